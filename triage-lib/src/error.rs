@@ -1,0 +1,70 @@
+//! Typed errors, each with a stable machine-readable kind for the JSON `error.kind` field.
+
+use std::path::PathBuf;
+
+/// Why an input could not be triaged.
+#[derive(Debug, thiserror::Error)]
+pub enum TriageError {
+    /// The file could not be opened or mapped.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// Zero bytes: usually a dump writer that died before writing.
+    #[error("the file is empty")]
+    Empty,
+    /// The first bytes are not the `MDMP` signature.
+    #[error("not a minidump: the file does not start with the MDMP signature")]
+    NotAMinidump,
+    /// The header or stream directory is cut off.
+    #[error("truncated minidump: {0}")]
+    Truncated(String),
+    /// The header is valid but a structure inside is not.
+    #[error("malformed minidump: {0}")]
+    Malformed(String),
+    /// A stream the walk needs is absent.
+    #[error("the dump has no {0} stream")]
+    MissingStream(&'static str),
+    /// A dependency panicked while reading this input.
+    #[error("internal panic while triaging: {0}")]
+    Panic(String),
+}
+
+impl TriageError {
+    /// Stable identifier used as `error.kind` in the JSON report.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            TriageError::Io { .. } => "io",
+            TriageError::Empty => "empty_file",
+            TriageError::NotAMinidump => "not_a_minidump",
+            TriageError::Truncated(_) => "truncated",
+            TriageError::Malformed(_) => "malformed",
+            TriageError::MissingStream("system info") => "missing_system_info",
+            TriageError::MissingStream("thread list") => "missing_thread_list",
+            TriageError::MissingStream(_) => "missing_stream",
+            TriageError::Panic(_) => "panic",
+        }
+    }
+
+    /// Classifies a `minidump` crate error for a file of `len` bytes.
+    pub(crate) fn from_minidump(error: minidump::Error, len: usize) -> Self {
+        use minidump::Error as E;
+        match error {
+            E::MissingHeader if len == 0 => TriageError::Empty,
+            E::HeaderMismatch => TriageError::NotAMinidump,
+            E::MissingHeader | E::MissingDirectory => TriageError::Truncated(error.to_string()),
+            other => TriageError::Malformed(other.to_string()),
+        }
+    }
+
+    /// The JSON form of this error.
+    pub fn to_info(&self) -> crate::model::ErrorInfo {
+        crate::model::ErrorInfo {
+            kind: self.kind().to_string(),
+            message: self.to_string(),
+        }
+    }
+}

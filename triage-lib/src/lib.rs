@@ -1,0 +1,187 @@
+//! Crash triage for Windows minidumps.
+//!
+//! The data flow is the module layout: [`dump`] opens the file and reads the machine, the
+//! exception and the modules; [`walk`] walks every thread with `minidump-processor`, naming
+//! frames through [`symbols`]; everything lands in the neutral [`model`]; [`print`] renders
+//! it. [`Triage`] wires the stages together and is the one entry point.
+//!
+//! ```
+//! use triage::Triage;
+//!
+//! let triage = Triage::builder()
+//!     .symbol_path("../corpus/examples/symbols")
+//!     .build();
+//! let report = triage.dump_path("../corpus/examples/q269588.dmp".as_ref());
+//! let crashed = report.crashing_thread().expect("the example crashed");
+//! assert_eq!(crashed.thread_id, 1240);
+//! assert_eq!(
+//!     crashed.frames[0].function.as_deref(),
+//!     Some("RtlpFindAndCommitPages")
+//! );
+//! ```
+
+pub mod dump;
+pub mod error;
+pub mod model;
+pub mod print;
+pub mod symbols;
+pub mod walk;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
+
+use minidump::MinidumpModuleList;
+
+pub use error::TriageError;
+pub use model::Report;
+pub use walk::Limits;
+
+use dump::{Dump, DumpBytes};
+use model::Status;
+use symbols::{parse_search_path, Symbols};
+
+/// A configured triage engine. Build one with [`Triage::builder`] and reuse it: symbol
+/// files are parsed once and shared by every dump it triages.
+pub struct Triage {
+    symbols: Symbols,
+    limits: Limits,
+    unsupported_symbol_entries: Vec<String>,
+}
+
+/// Collects symbol locations and limits for a [`Triage`].
+#[derive(Debug, Default)]
+pub struct TriageBuilder {
+    symbol_paths: Vec<String>,
+    limits: Limits,
+}
+
+impl TriageBuilder {
+    /// Adds a symbol search entry: a directory, or a `;`-separated list in
+    /// `_NT_SYMBOL_PATH` syntax. Searched in the order added.
+    pub fn symbol_path(mut self, entry: impl Into<String>) -> Self {
+        self.symbol_paths.push(entry.into());
+        self
+    }
+
+    /// Appends the entries of the `_NT_SYMBOL_PATH` environment variable, if set.
+    pub fn nt_symbol_path_from_env(self) -> Self {
+        match std::env::var("_NT_SYMBOL_PATH") {
+            Ok(value) => self.symbol_path(value),
+            Err(_) => self,
+        }
+    }
+
+    /// Replaces the default work limits.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Builds the engine.
+    pub fn build(self) -> Triage {
+        let search_path = parse_search_path(self.symbol_paths.iter().map(String::as_str));
+        Triage {
+            symbols: Symbols::new(search_path.sources),
+            limits: self.limits,
+            unsupported_symbol_entries: search_path.unsupported,
+        }
+    }
+}
+
+impl Triage {
+    /// Starts a builder with no symbols and default limits.
+    pub fn builder() -> TriageBuilder {
+        TriageBuilder::default()
+    }
+
+    /// Symbol path entries this build could not use (symbol servers, caches), so that a
+    /// front end can say they were ignored.
+    pub fn unsupported_symbol_entries(&self) -> &[String] {
+        &self.unsupported_symbol_entries
+    }
+
+    /// Triages the dump at `path`. Never fails: an unreadable dump gives a report with
+    /// status `error`, a damaged one a `partial` report.
+    pub fn dump_path(&self, path: &Path) -> Report {
+        let name = path.display().to_string();
+        self.guarded(&name, || Dump::open(path))
+    }
+
+    /// Triages a dump that is already in memory; `name` becomes the report's `path`.
+    pub fn dump_bytes(&self, name: &str, bytes: Vec<u8>) -> Report {
+        self.guarded(name, || Dump::from_bytes(DumpBytes::Owned(bytes)))
+    }
+
+    /// Runs the whole pipeline with any panic in a dependency turned into an error report.
+    fn guarded(&self, name: &str, open: impl FnOnce() -> Result<Dump, TriageError>) -> Report {
+        let outcome = catch_unwind(AssertUnwindSafe(|| open().map(|dump| self.report(&dump))));
+        let mut report = match outcome {
+            Ok(Ok(report)) => report,
+            Ok(Err(error)) => error_report(&error),
+            Err(panic) => error_report(&TriageError::Panic(panic_message(&*panic))),
+        };
+        report.path = name.to_string();
+        report
+    }
+
+    fn report(&self, dump: &Dump) -> Report {
+        let mut facts = dump.facts();
+        let threads = match walk::walk_threads(dump, &self.symbols, &self.limits) {
+            Ok(threads) => threads,
+            Err(problem) => {
+                facts.problems.push(problem);
+                Vec::new()
+            }
+        };
+        if let Ok(list) = dump.minidump.get_stream::<MinidumpModuleList>() {
+            for (module, raw) in facts.modules.iter_mut().zip(list.iter()) {
+                module.symbols = self.symbols.state_of(raw);
+            }
+        }
+        let error = summarize(&facts.problems);
+        Report {
+            status: if error.is_some() {
+                Status::Partial
+            } else {
+                Status::Ok
+            },
+            error,
+            process_id: facts.process_id,
+            system: facts.system,
+            crash: facts.crash,
+            modules: facts.modules,
+            threads,
+            ..Report::default()
+        }
+    }
+}
+
+/// One error entry for all problems: the first one's kind, every message.
+fn summarize(problems: &[TriageError]) -> Option<model::ErrorInfo> {
+    let first = problems.first()?;
+    let message = problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ");
+    Some(model::ErrorInfo {
+        kind: first.kind().to_string(),
+        message,
+    })
+}
+
+fn error_report(error: &TriageError) -> Report {
+    Report {
+        status: Status::Error,
+        error: Some(error.to_info()),
+        ..Report::default()
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_string())
+}

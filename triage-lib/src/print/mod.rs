@@ -1,0 +1,40 @@
+//! Printers over the model. Each takes a [`Report`] and returns the text to show, so the
+//! CLI and embedding programs print exactly the same thing.
+
+mod kb;
+mod text;
+
+pub use kb::kb;
+pub use text::text;
+
+use crate::model::{Frame, Report};
+
+/// The stable JSON contract (documented in the README), pretty-printed.
+pub fn json(report: &Report) -> String {
+    serde_json::to_string_pretty(report).expect("the report model always serializes")
+}
+
+/// How a module is named in a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModuleStyle {
+    /// The file name, `mapi32.dll`, as minidump-stackwalk shows it.
+    FileName,
+    /// Without the extension, `mapi32`, as WinDbg shows it.
+    WinDbg,
+}
+
+/// `module!function+0xoff`, `module+0xoff` or the bare address, the way WinDbg names a
+/// frame.
+pub fn frame_symbol(frame: &Frame, style: ModuleStyle) -> String {
+    let module = frame.module.as_deref().map(|name| match style {
+        ModuleStyle::FileName => name,
+        ModuleStyle::WinDbg => name.rsplit_once('.').map_or(name, |(stem, _)| stem),
+    });
+    match (module, &frame.function, &frame.offset, &frame.module_offset) {
+        (Some(module), Some(function), Some(offset), _) => format!("{module}!{function}+{offset}"),
+        (Some(module), Some(function), None, _) => format!("{module}!{function}"),
+        (None, Some(function), _, _) => function.clone(),
+        (Some(module), None, _, Some(module_offset)) => format!("{module}+{module_offset}"),
+        _ => frame.address.clone(),
+    }
+}

@@ -1,0 +1,74 @@
+//! A readable terminal summary: the verdict first, then the crashing thread, then the rest.
+
+use std::fmt::Write;
+
+use super::{frame_symbol, ModuleStyle};
+use crate::model::{Report, Status, SymbolState, Thread};
+
+/// Summary for people: crash, findings, threads (crashing first), modules without symbols.
+pub fn text(report: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", report.path);
+    if let Some(error) = &report.error {
+        let label = if report.status == Status::Error { "error" } else { "partial" };
+        let _ = writeln!(out, "  {label}: {} ({})", error.message, error.kind);
+    }
+    if let Some(system) = &report.system {
+        let version = system.os_version.as_deref().unwrap_or("");
+        let _ = writeln!(out, "  system: {} {version}, {}", system.os, system.cpu);
+    }
+    match &report.crash {
+        Some(crash) => {
+            let _ = writeln!(
+                out,
+                "  crash: {} ({}) at {} on thread {}",
+                crash.reason, crash.code, crash.address, crash.thread_id
+            );
+        }
+        None => out.push_str("  crash: none recorded\n"),
+    }
+    if report.findings.is_empty() {
+        out.push_str("  known issues: none\n");
+    }
+    for finding in &report.findings {
+        let _ = writeln!(
+            out,
+            "  known issue {} ({:?}) on thread {}: {}\n    {}",
+            finding.rule, finding.confidence, finding.thread_id, finding.title, finding.advice
+        );
+    }
+    let crashed = report.threads.iter().filter(|t| t.crashed);
+    let others = report.threads.iter().filter(|t| !t.crashed);
+    for thread in crashed.chain(others) {
+        write_thread(&mut out, thread);
+    }
+    let missing: Vec<&str> = report
+        .modules
+        .iter()
+        .filter(|m| matches!(m.symbols, SymbolState::Missing | SymbolState::Corrupt))
+        .map(|m| m.name.as_str())
+        .collect();
+    if !missing.is_empty() {
+        let _ = writeln!(out, "\n  no usable symbols for: {}", missing.join(", "));
+    }
+    out
+}
+
+fn write_thread(out: &mut String, thread: &Thread) {
+    let state = if thread.crashed { " (crashed)" } else { "" };
+    let name = thread.name.as_deref().map(|n| format!(" \"{n}\"")).unwrap_or_default();
+    let _ = writeln!(out, "\n  thread {}{name}{state}", thread.thread_id);
+    for frame in &thread.frames {
+        let trust = serde_json::to_value(frame.trust).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {:3}  {}  [{}]",
+            frame.index,
+            frame_symbol(frame, ModuleStyle::FileName),
+            trust.as_str().unwrap_or("?")
+        );
+    }
+    if thread.truncated {
+        out.push_str("       ... more frames cut at the frame limit\n");
+    }
+}

@@ -1,0 +1,166 @@
+//! Stack walking: `minidump-processor` over every thread, turned into the neutral model.
+
+use minidump::{MinidumpThreadList, UnifiedMemoryList};
+use minidump_processor::{ProcessError, ProcessorOptions};
+use minidump_unwind::{FrameTrust, StackFrame};
+
+use crate::dump::{file_name, Dump};
+use crate::error::TriageError;
+use crate::model::{hex, Frame, Thread, Trust};
+use crate::symbols::Symbols;
+
+/// Bounds on the work done for one dump.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Frames kept per thread (inline frames included); the rest is cut and the thread is
+    /// marked `truncated`.
+    pub max_frames_per_thread: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_frames_per_thread: 1024,
+        }
+    }
+}
+
+/// Walks every thread of `dump` with `symbols`, innermost frame first.
+pub fn walk_threads(
+    dump: &Dump,
+    symbols: &Symbols,
+    limits: &Limits,
+) -> Result<Vec<Thread>, TriageError> {
+    let state = futures_executor::block_on(minidump_processor::process_minidump_with_options(
+        &dump.minidump,
+        symbols.provider(),
+        ProcessorOptions::default(),
+    ))
+    .map_err(|error| match error {
+        ProcessError::MissingThreadList => TriageError::MissingStream("thread list"),
+        ProcessError::MissingSystemInfo => TriageError::MissingStream("system info"),
+        other => TriageError::Malformed(other.to_string()),
+    })?;
+
+    let memory = StackMemory::of(dump);
+    let x86 = state.system_info.cpu == minidump::system_info::Cpu::X86;
+    let crashed_index = state
+        .exception_info
+        .as_ref()
+        .and(state.requesting_thread);
+    let threads = state
+        .threads
+        .iter()
+        .enumerate()
+        .map(|(index, stack)| {
+            let mut frames = Vec::new();
+            for frame in &stack.frames {
+                push_frame(&mut frames, frame, x86.then_some(&memory));
+            }
+            let truncated = frames.len() > limits.max_frames_per_thread;
+            frames.truncate(limits.max_frames_per_thread);
+            Thread {
+                thread_id: stack.thread_id,
+                name: stack.thread_name.clone(),
+                crashed: crashed_index == Some(index),
+                frames,
+                truncated,
+            }
+        })
+        .collect();
+    Ok(threads)
+}
+
+/// Appends `frame`'s inlined calls (innermost first) and then `frame` itself.
+fn push_frame(frames: &mut Vec<Frame>, frame: &StackFrame, x86_memory: Option<&StackMemory>) {
+    // WinDbg convention: a caller frame is named by its return address, the context frame
+    // by its instruction pointer.
+    let address = match frame.trust {
+        FrameTrust::Context => frame.instruction,
+        _ => frame.resume_address,
+    };
+    let module = frame.module.as_ref();
+    let module_name = module.map(|m| file_name(&m.name).to_string());
+    for inline in &frame.inlines {
+        frames.push(Frame {
+            index: frames.len(),
+            address: hex(address),
+            module: module_name.clone(),
+            function: Some(inline.function_name.clone()),
+            trust: Trust::Inline,
+            source: source_location(inline.source_file_name.as_deref(), inline.source_line),
+            ..Frame::default()
+        });
+    }
+    let frame_base = match x86_memory {
+        Some(_) => frame.context.get_register("ebp"),
+        None => Some(frame.context.get_stack_pointer()),
+    };
+    let args = x86_memory
+        .zip(frame_base)
+        .map(|(memory, ebp)| (0..3).map(|i| memory.read_u32(ebp + 8 + 4 * i)).collect());
+    frames.push(Frame {
+        index: frames.len(),
+        address: hex(address),
+        module: module_name,
+        function: frame.function_name.clone(),
+        offset: frame
+            .function_base
+            .map(|base| hex(address.wrapping_sub(base))),
+        module_offset: module.map(|m| hex(address.wrapping_sub(m.raw.base_of_image))),
+        trust: trust_of(frame.trust),
+        frame_base: frame_base.map(hex),
+        args,
+        source: source_location(frame.source_file_name.as_deref(), frame.source_line),
+    });
+}
+
+fn source_location(file: Option<&str>, line: Option<u32>) -> Option<String> {
+    match (file, line) {
+        (Some(file), Some(line)) => Some(format!("{file}:{line}")),
+        (Some(file), None) => Some(file.to_string()),
+        _ => None,
+    }
+}
+
+fn trust_of(trust: FrameTrust) -> Trust {
+    match trust {
+        FrameTrust::Context => Trust::Context,
+        FrameTrust::CallFrameInfo | FrameTrust::PreWalked => Trust::Cfi,
+        FrameTrust::FramePointer => Trust::FramePointer,
+        FrameTrust::CfiScan => Trust::CfiScan,
+        FrameTrust::Scan => Trust::Scan,
+        FrameTrust::None => Trust::None,
+    }
+}
+
+/// Reads stack words for `kb`'s argument columns from the dump's memory.
+struct StackMemory<'a> {
+    regions: UnifiedMemoryList<'a>,
+    thread_stacks: Option<MinidumpThreadList<'a>>,
+}
+
+impl<'a> StackMemory<'a> {
+    fn of(dump: &'a Dump) -> Self {
+        StackMemory {
+            regions: dump.minidump.get_memory().unwrap_or_default(),
+            thread_stacks: dump.minidump.get_stream::<MinidumpThreadList>().ok(),
+        }
+    }
+
+    /// The 32-bit word at `address` as `0x` hex, or `None` when the dump did not save it.
+    fn read_u32(&self, address: u64) -> Option<String> {
+        let from_regions = self
+            .regions
+            .memory_at_address(address)
+            .and_then(|region| region.get_memory_at_address::<u32>(address));
+        let from_stacks = || {
+            self.thread_stacks.as_ref()?.threads.iter().find_map(|thread| {
+                thread
+                    .stack_memory(&self.regions)?
+                    .get_memory_at_address::<u32>(address)
+            })
+        };
+        from_regions.or_else(from_stacks).map(|word| hex(word.into()))
+    }
+}
