@@ -55,7 +55,9 @@ fn main() -> ExitCode {
         } => {
             let triage = symbols
                 .into_iter()
-                .fold(Triage::builder(), |builder, entry| builder.symbol_path(entry))
+                .fold(Triage::builder(), |builder, entry| {
+                    builder.symbol_path(entry)
+                })
                 .nt_symbol_path_from_env()
                 .limits(triage::Limits {
                     max_frames_per_thread: max_frames,
@@ -72,7 +74,12 @@ fn main() -> ExitCode {
             };
             println!("{}", rendered.trim_end());
             if let Some(error) = &report.error {
-                eprintln!("triage: {}: {} ({})", file.display(), error.message, error.kind);
+                eprintln!(
+                    "triage: {}: {} ({})",
+                    file.display(),
+                    error.message,
+                    error.kind
+                );
             }
             if report.status == Status::Error {
                 ExitCode::from(2)

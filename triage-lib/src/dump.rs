@@ -14,7 +14,7 @@ use minidump::{
     Module as _,
 };
 
-use crate::error::TriageError;
+use crate::error::{Stream, TriageError};
 use crate::model::{hex, Crash, Module, SymbolState, System};
 
 /// The bytes of a dump: memory-mapped from a file, or handed over by an embedding program.
@@ -87,7 +87,7 @@ impl Dump {
         self.minidump
             .get_stream::<MinidumpSystemInfo>()
             .map_err(|error| match error {
-                minidump::Error::StreamNotFound => TriageError::MissingStream("system info"),
+                minidump::Error::StreamNotFound => TriageError::MissingStream(Stream::SystemInfo),
                 other => TriageError::Malformed(format!("system info: {other}")),
             })
     }
@@ -110,9 +110,9 @@ impl Dump {
             .and_then(|misc| misc.raw.process_id().copied());
         match self.minidump.get_stream::<MinidumpModuleList>() {
             Ok(list) => facts.modules = list.iter().map(describe_module).collect(),
-            Err(minidump::Error::StreamNotFound) => {
-                facts.problems.push(TriageError::MissingStream("module list"))
-            }
+            Err(minidump::Error::StreamNotFound) => facts
+                .problems
+                .push(TriageError::MissingStream(Stream::ModuleList)),
             Err(other) => facts
                 .problems
                 .push(TriageError::Malformed(format!("module list: {other}"))),
@@ -174,10 +174,10 @@ fn describe_module(module: &minidump::MinidumpModule) -> Module {
         base: hex(module.base_address()),
         size: module.size(),
         version: module.version().map(Cow::into_owned),
-        debug_file: module
-            .debug_file()
-            .map(|file| file_name(&file).to_string()),
-        debug_id: module.debug_identifier().map(|id| id.breakpad().to_string()),
+        debug_file: module.debug_file().map(|file| file_name(&file).to_string()),
+        debug_id: module
+            .debug_identifier()
+            .map(|id| id.breakpad().to_string()),
         code_id: module.code_identifier().map(|id| id.to_string()),
         symbols: SymbolState::Unused,
     }

@@ -25,9 +25,9 @@ pub enum TriageError {
     /// The header is valid but a structure inside is not.
     #[error("malformed minidump: {0}")]
     Malformed(String),
-    /// A stream the walk needs is absent.
-    #[error("the dump has no {0} stream")]
-    MissingStream(&'static str),
+    /// A stream is absent.
+    #[error("the dump has no {} stream", .0.name())]
+    MissingStream(Stream),
     /// A dependency panicked while reading this input.
     #[error("internal panic while triaging: {0}")]
     Panic(String),
@@ -42,9 +42,9 @@ impl TriageError {
             TriageError::NotAMinidump => "not_a_minidump",
             TriageError::Truncated(_) => "truncated",
             TriageError::Malformed(_) => "malformed",
-            TriageError::MissingStream("system info") => "missing_system_info",
-            TriageError::MissingStream("thread list") => "missing_thread_list",
-            TriageError::MissingStream(_) => "missing_stream",
+            TriageError::MissingStream(Stream::SystemInfo) => "missing_system_info",
+            TriageError::MissingStream(Stream::ThreadList) => "missing_thread_list",
+            TriageError::MissingStream(Stream::ModuleList) => "missing_module_list",
             TriageError::Panic(_) => "panic",
         }
     }
@@ -65,6 +65,28 @@ impl TriageError {
         crate::model::ErrorInfo {
             kind: self.kind().to_string(),
             message: self.to_string(),
+        }
+    }
+}
+
+/// Streams whose absence is reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    /// OS and CPU; without it no context can be decoded.
+    SystemInfo,
+    /// Threads and their contexts.
+    ThreadList,
+    /// Loaded modules.
+    ModuleList,
+}
+
+impl Stream {
+    /// Human name, as used in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stream::SystemInfo => "system info",
+            Stream::ThreadList => "thread list",
+            Stream::ModuleList => "module list",
         }
     }
 }

@@ -5,7 +5,7 @@ use minidump_processor::{ProcessError, ProcessorOptions};
 use minidump_unwind::{FrameTrust, StackFrame};
 
 use crate::dump::{file_name, Dump};
-use crate::error::TriageError;
+use crate::error::{Stream, TriageError};
 use crate::model::{hex, Frame, Thread, Trust};
 use crate::symbols::Symbols;
 
@@ -37,17 +37,14 @@ pub fn walk_threads(
         ProcessorOptions::default(),
     ))
     .map_err(|error| match error {
-        ProcessError::MissingThreadList => TriageError::MissingStream("thread list"),
-        ProcessError::MissingSystemInfo => TriageError::MissingStream("system info"),
+        ProcessError::MissingThreadList => TriageError::MissingStream(Stream::ThreadList),
+        ProcessError::MissingSystemInfo => TriageError::MissingStream(Stream::SystemInfo),
         other => TriageError::Malformed(other.to_string()),
     })?;
 
     let memory = StackMemory::of(dump);
     let x86 = state.system_info.cpu == minidump::system_info::Cpu::X86;
-    let crashed_index = state
-        .exception_info
-        .as_ref()
-        .and(state.requesting_thread);
+    let crashed_index = state.exception_info.as_ref().and(state.requesting_thread);
     let threads = state
         .threads
         .iter()
@@ -155,12 +152,18 @@ impl<'a> StackMemory<'a> {
             .memory_at_address(address)
             .and_then(|region| region.get_memory_at_address::<u32>(address));
         let from_stacks = || {
-            self.thread_stacks.as_ref()?.threads.iter().find_map(|thread| {
-                thread
-                    .stack_memory(&self.regions)?
-                    .get_memory_at_address::<u32>(address)
-            })
+            self.thread_stacks
+                .as_ref()?
+                .threads
+                .iter()
+                .find_map(|thread| {
+                    thread
+                        .stack_memory(&self.regions)?
+                        .get_memory_at_address::<u32>(address)
+                })
         };
-        from_regions.or_else(from_stacks).map(|word| hex(word.into()))
+        from_regions
+            .or_else(from_stacks)
+            .map(|word| hex(word.into()))
     }
 }

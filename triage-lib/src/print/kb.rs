@@ -40,7 +40,10 @@ fn write_x86(out: &mut String, thread: &Thread) {
         }
         let args: Vec<String> = (0..3)
             .map(|i| {
-                let word = frame.args.as_ref().and_then(|args| args.get(i).cloned().flatten());
+                let word = frame
+                    .args
+                    .as_ref()
+                    .and_then(|args| args.get(i).cloned().flatten());
                 format!("{:08x}", parse_hex(word.as_deref()))
             })
             .collect();

@@ -10,7 +10,11 @@ pub fn text(report: &Report) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", report.path);
     if let Some(error) = &report.error {
-        let label = if report.status == Status::Error { "error" } else { "partial" };
+        let label = if report.status == Status::Error {
+            "error"
+        } else {
+            "partial"
+        };
         let _ = writeln!(out, "  {label}: {} ({})", error.message, error.kind);
     }
     if let Some(system) = &report.system {
@@ -56,7 +60,11 @@ pub fn text(report: &Report) -> String {
 
 fn write_thread(out: &mut String, thread: &Thread) {
     let state = if thread.crashed { " (crashed)" } else { "" };
-    let name = thread.name.as_deref().map(|n| format!(" \"{n}\"")).unwrap_or_default();
+    let name = thread
+        .name
+        .as_deref()
+        .map(|n| format!(" \"{n}\""))
+        .unwrap_or_default();
     let _ = writeln!(out, "\n  thread {}{name}{state}", thread.thread_id);
     for frame in &thread.frames {
         let trust = serde_json::to_value(frame.trust).unwrap_or_default();

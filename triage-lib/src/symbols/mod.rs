@@ -147,7 +147,9 @@ impl Supplier {
 
     fn find(&self, module: &dyn Module) -> Option<PathBuf> {
         let identity = SymbolIdentity::of(module)?;
-        self.sources.iter().find_map(|source| source.find(&identity))
+        self.sources
+            .iter()
+            .find_map(|source| source.find(&identity))
     }
 }
 

@@ -1,0 +1,62 @@
+//! Shared helpers for the end-to-end tests: locating inputs and running the built binary.
+
+#![allow(dead_code)] // each test file uses its own subset
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// `../shared/corpus`, read in place and never copied.
+pub fn shared_corpus() -> PathBuf {
+    repo().join("../shared/corpus")
+}
+
+/// A path inside the shared corpus.
+pub fn shared(relative: &str) -> PathBuf {
+    shared_corpus().join(relative)
+}
+
+/// Runs `triage` with `args`, with `_NT_SYMBOL_PATH` cleared so the host cannot leak in.
+pub fn triage(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_triage"))
+        .args(args)
+        .env_remove("_NT_SYMBOL_PATH")
+        .output()
+        .expect("the triage binary runs")
+}
+
+/// Runs `triage dump FILE --format json [--symbols S]...` and parses the report.
+pub fn dump_json(dump: &Path, symbols: &[&Path]) -> (Value, Output) {
+    let dump = dump.to_str().unwrap().to_string();
+    let mut args = vec!["dump".to_string(), dump, "--format".into(), "json".into()];
+    for root in symbols {
+        args.push("--symbols".into());
+        args.push(root.to_str().unwrap().into());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let output = triage(&args);
+    assert_no_panic(&output);
+    let report = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout of {args:?} is not JSON ({e}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    });
+    (report, output)
+}
+
+/// Fails when the process panicked or was killed by a signal.
+pub fn assert_no_panic(output: &Output) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "panic: {stderr}");
+    assert!(
+        output.status.code().is_some(),
+        "killed by a signal: {stderr}"
+    );
+}
