@@ -1,0 +1,267 @@
+//! The MTA's threads: the article's crashing thread, idle workers, and the stacks of the
+//! variants that must not be mistaken for Q269588.
+
+use crate::article::{self, STACK};
+use crate::dump::{Thread, CONTEXT_FLAGS};
+use crate::modules::{find, Module};
+use crate::stack::{build_stack, invent_frames, Call, Frame};
+use minidump_common::format::CONTEXT_X86;
+
+/// The article does not give the thread id; 1240 (0x4d8) is this corpus's choice.
+pub const CRASH_THREAD_ID: u32 = 1240;
+/// The worker that takes the plain access violation in `q269588_other_thread`.
+pub const ROUTING_THREAD_ID: u32 = 1308;
+const DISPATCH_THREAD_ID: u32 = 1092;
+const TIMER_THREAD_ID: u32 = 1220;
+
+/// The article's frame 0 ESP; a little below its EBP (0x0514efcc).
+const CRASH_ESP: u32 = 0x0514_ef90;
+
+/// Stack base (highest address + 1) and TEB of each thread, kept whatever the thread runs.
+/// The crashing thread's stack ends at 0x05150000, just above the article's frames.
+fn placement(id: u32) -> (u32, u32) {
+    match id {
+        DISPATCH_THREAD_ID => (0x0075_0000, 0x7ffd_e000),
+        TIMER_THREAD_ID => (0x0102_0000, 0x7ffd_d000),
+        CRASH_THREAD_ID => (0x0515_0000, 0x7ffd_9000),
+        ROUTING_THREAD_ID => (0x0557_0000, 0x7ffd_6000),
+        _ => panic!("no stack assigned to thread {id}"),
+    }
+}
+
+/// General-purpose registers; the control registers come from the frames.
+#[derive(Debug, Clone, Copy, Default)]
+struct Registers {
+    eax: u32,
+    ebx: u32,
+    ecx: u32,
+    edx: u32,
+    esi: u32,
+    edi: u32,
+}
+
+/// A thread whose innermost frame is `frames[0]`, stopped with ESP = `esp`.
+fn thread(id: u32, esp: u32, frames: &[Frame], regs: Registers) -> Thread {
+    let (base, teb) = placement(id);
+    let context = CONTEXT_X86 {
+        context_flags: CONTEXT_FLAGS,
+        eax: regs.eax,
+        ebx: regs.ebx,
+        ecx: regs.ecx,
+        edx: regs.edx,
+        esi: regs.esi,
+        edi: regs.edi,
+        ebp: frames[0].ebp,
+        eip: frames[0].pc,
+        esp,
+        eflags: 0x0000_0246,
+        cs: 0x1b,
+        ds: 0x23,
+        es: 0x23,
+        ss: 0x23,
+        fs: 0x38,
+        ..CONTEXT_X86::default()
+    };
+    Thread {
+        id,
+        teb,
+        context,
+        stack: build_stack(esp, base, frames),
+    }
+}
+
+/// `module!function+offset` as a code address.
+fn at(modules: &[Module], module: &str, function: &str, offset: u32) -> u32 {
+    find(modules, module).address(function, offset)
+}
+
+/// Frames for the article's stack: frame 0's EIP is RtlpFindAndCommitPages+0xde, every other
+/// frame's code address is the row above's `RetAddr`, EBPs and arguments are the article's.
+fn article_frames(modules: &[Module]) -> Vec<Frame> {
+    let top = STACK[0];
+    let eip = at(modules, top.module, top.function, top.offset);
+    let pcs = std::iter::once(eip).chain(STACK.iter().map(|row| row.ret_addr));
+    STACK
+        .iter()
+        .zip(pcs)
+        .map(|(row, pc)| Frame {
+            ebp: row.child_ebp,
+            pc,
+            args: row.args,
+        })
+        .collect()
+}
+
+/// Thread 1240 exactly as the article shows it, faulting on 0x40530000 in ntdll's heap code.
+pub fn article_thread(modules: &[Module]) -> Thread {
+    let regs = Registers {
+        eax: 0x0000_00b0,
+        ebx: article::HEAP,
+        ecx: article::FAULT_ADDRESS,
+        edx: 0x0000_0001,
+        esi: 0x0514_eff8,
+        edi: article::HEAP,
+    };
+    let thread = thread(CRASH_THREAD_ID, CRASH_ESP, &article_frames(modules), regs);
+    assert_eq!(
+        thread.stack.overwritten_args,
+        article::OVERWRITTEN_ARG_SLOTS,
+        "only the documented argument slots may differ from the article"
+    );
+    thread
+}
+
+/// A thread whose stack is `calls` (innermost first) laid out below its stack base.
+fn invented_thread(id: u32, calls: &[Call], regs: Registers) -> Thread {
+    let (esp, frames) = invent_frames(placement(id).0, calls);
+    thread(id, esp, &frames, regs)
+}
+
+/// kernel32!BaseThreadStart(start, param), the outermost frame of every worker thread.
+fn thread_start(modules: &[Module], proc_name: &str, param: u32) -> Call {
+    Call {
+        pc: at(modules, "kernel32", "BaseThreadStart", 0x52),
+        args: [at(modules, "emsmta", proc_name, 0), param, 0],
+    }
+}
+
+/// A worker blocked in `WaitForSingleObjectEx(handle, INFINITE, FALSE)`.
+fn single_wait_thread(
+    modules: &[Module],
+    id: u32,
+    proc_name: &str,
+    (proc_offset, handle, param): (u32, u32, u32),
+) -> Thread {
+    let calls = [
+        Call {
+            pc: at(modules, "ntdll", "ZwWaitForSingleObject", 0xb),
+            args: [handle, 0, 0],
+        },
+        Call {
+            pc: at(modules, "kernel32", "WaitForSingleObjectEx", 0x71),
+            args: [handle, 0xffff_ffff, 0],
+        },
+        Call {
+            pc: at(modules, "emsmta", proc_name, proc_offset),
+            args: [param, 0, 0],
+        },
+        thread_start(modules, proc_name, param),
+    ];
+    let regs = Registers {
+        esi: handle,
+        ..Registers::default()
+    };
+    invented_thread(id, &calls, regs)
+}
+
+/// The MTA's dispatcher, blocked in `WaitForMultipleObjectsEx` on its three queue events.
+pub fn dispatch_thread(modules: &[Module]) -> Thread {
+    let (handles, param) = (0x00a3_1f40, 0x00a3_1f28);
+    let calls = [
+        Call {
+            pc: at(modules, "ntdll", "ZwWaitForMultipleObjects", 0xb),
+            args: [3, handles, 1],
+        },
+        Call {
+            pc: at(modules, "kernel32", "WaitForMultipleObjectsEx", 0xea),
+            args: [3, handles, 0],
+        },
+        Call {
+            pc: at(modules, "emsmta", "MtaDispatchThread", 0x97),
+            args: [param, 0, 0],
+        },
+        thread_start(modules, "MtaDispatchThread", param),
+    ];
+    invented_thread(DISPATCH_THREAD_ID, &calls, Registers::default())
+}
+
+pub fn timer_thread(modules: &[Module]) -> Thread {
+    single_wait_thread(
+        modules,
+        TIMER_THREAD_ID,
+        "MtaTimerThread",
+        (0x4c, 0x1f4, 0x00a3_2010),
+    )
+}
+
+pub fn rpc_listen_thread(modules: &[Module]) -> Thread {
+    single_wait_thread(
+        modules,
+        ROUTING_THREAD_ID,
+        "MtaRpcListenThread",
+        (0x3a, 0x2a8, 0x00a3_20c0),
+    )
+}
+
+/// Offset of the NULL-based field read that faults in [`routing_av_thread`].
+pub const NULL_FIELD_OFFSET: u32 = 8;
+
+/// A routing worker that dereferences a NULL entry (`mov ecx, [eax+8]` with EAX=0).
+pub fn routing_av_thread(modules: &[Module], id: u32) -> Thread {
+    let param = 0x00a3_2200;
+    let calls = [
+        Call {
+            pc: at(modules, "emsmta", "HrLoadRoutingEntry", 0x2b),
+            args: [0, 0x00a3_5c80, 0],
+        },
+        Call {
+            pc: at(modules, "emsmta", "MtaRoutingThread", 0x61),
+            args: [param, 0, 0],
+        },
+        thread_start(modules, "MtaRoutingThread", param),
+    ];
+    let regs = Registers {
+        esi: 0x00a3_5c80,
+        ..Registers::default()
+    };
+    invented_thread(id, &calls, regs)
+}
+
+/// The same ntdll heap fault as the article, reached through msvcrt's `malloc` on the CRT heap
+/// from an invented MTA queue function: no MAPI32 anywhere.
+pub fn crt_heap_thread(modules: &[Module], fault_address: u32) -> Thread {
+    let crt_heap = 0x0078_0000;
+    let (param, size) = (0x00a3_1f60, 0x1000);
+    let calls = [
+        Call {
+            pc: at(modules, "ntdll", "RtlpFindAndCommitPages", 0xde),
+            args: [crt_heap, fault_address, 0],
+        },
+        Call {
+            pc: at(modules, "ntdll", "RtlpExtendHeap", 0x56),
+            args: [crt_heap, size + 0x10, 0],
+        },
+        Call {
+            pc: at(modules, "ntdll", "RtlAllocateHeap", 0x1ae),
+            args: [crt_heap, 0, size],
+        },
+        Call {
+            pc: at(modules, "msvcrt", "_heap_alloc", 0xed),
+            args: [size, 0, 0],
+        },
+        Call {
+            pc: at(modules, "msvcrt", "_nh_malloc", 0x10),
+            args: [size, 0, 0],
+        },
+        Call {
+            pc: at(modules, "msvcrt", "malloc", 0xf),
+            args: [size, 0, 0],
+        },
+        Call {
+            pc: at(modules, "emsmta", "HrQueueCopyMessage", 0x3a),
+            args: [0x00a3_5e10, size, 0],
+        },
+        Call {
+            pc: at(modules, "emsmta", "MtaQueueThread", 0x5c),
+            args: [param, 0, 0],
+        },
+        thread_start(modules, "MtaQueueThread", param),
+    ];
+    let regs = Registers {
+        ebx: crt_heap,
+        ecx: fault_address,
+        edi: crt_heap,
+        ..Registers::default()
+    };
+    invented_thread(CRASH_THREAD_ID, &calls, regs)
+}
