@@ -6,7 +6,7 @@ use crate::malformed;
 use crate::modules::{mta_modules, Module, MAPI32, MAPI32_FIXED};
 use crate::threads::{
     article_thread, crt_heap_thread, dispatch_thread, routing_av_thread, rpc_listen_thread,
-    timer_thread, CRASH_THREAD_ID, NULL_FIELD_OFFSET, ROUTING_THREAD_ID,
+    timer_thread, CRASH_THREAD_ID, NULL_FIELD_OFFSET, WORKER_THREAD_ID,
 };
 
 /// 2002-03-14 03:17:42 UTC, when the MTA wrote the dump.
@@ -145,12 +145,12 @@ fn q269588_other_thread() -> Built {
         dispatch_thread(&modules),
         timer_thread(&modules),
         article_thread(&modules),
-        routing_av_thread(&modules, ROUTING_THREAD_ID),
+        routing_av_thread(&modules, WORKER_THREAD_ID),
     ];
     symbolized(mta_dump(
         modules,
         threads,
-        ROUTING_THREAD_ID,
+        WORKER_THREAD_ID,
         NULL_FIELD_OFFSET,
     ))
 }

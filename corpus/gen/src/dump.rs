@@ -14,8 +14,8 @@ use minidump_common::format::{
 use scroll::ctx::{SizeWith, TryIntoCtx};
 use scroll::{Endian, Pwrite, LE};
 
-/// `CONTEXT_i386 | CONTROL | INTEGER | SEGMENTS | FLOATING_POINT | DEBUG_REGISTERS`, what
-/// Windows 2000's dbghelp records for every thread.
+/// `CONTEXT_i386 | CONTROL | INTEGER | SEGMENTS | FLOATING_POINT | DEBUG_REGISTERS`: every
+/// register a walker or a human reading the dump could ask for is marked valid.
 pub const CONTEXT_FLAGS: u32 = 0x0001_001f;
 
 pub const EXCEPTION_ACCESS_VIOLATION: u32 = 0xc000_0005;

@@ -9,8 +9,9 @@ use minidump_common::format::CONTEXT_X86;
 
 /// The article does not give the thread id; 1240 (0x4d8) is this corpus's choice.
 pub const CRASH_THREAD_ID: u32 = 1240;
-/// The worker that takes the plain access violation in `q269588_other_thread`.
-pub const ROUTING_THREAD_ID: u32 = 1308;
+/// An idle RPC listener, except in `q269588_other_thread` where it takes the plain access
+/// violation while 1240 holds the article's stack.
+pub const WORKER_THREAD_ID: u32 = 1308;
 const DISPATCH_THREAD_ID: u32 = 1092;
 const TIMER_THREAD_ID: u32 = 1220;
 
@@ -24,7 +25,7 @@ fn placement(id: u32) -> (u32, u32) {
         DISPATCH_THREAD_ID => (0x0075_0000, 0x7ffd_e000),
         TIMER_THREAD_ID => (0x0102_0000, 0x7ffd_d000),
         CRASH_THREAD_ID => (0x0515_0000, 0x7ffd_9000),
-        ROUTING_THREAD_ID => (0x0557_0000, 0x7ffd_6000),
+        WORKER_THREAD_ID => (0x0557_0000, 0x7ffd_6000),
         _ => panic!("no stack assigned to thread {id}"),
     }
 }
@@ -125,13 +126,26 @@ fn thread_start(modules: &[Module], proc_name: &str, param: u32) -> Call {
     }
 }
 
-/// A worker blocked in `WaitForSingleObjectEx(handle, INFINITE, FALSE)`.
-fn single_wait_thread(
-    modules: &[Module],
+/// An idle worker thread waiting on one event.
+struct Waiter {
     id: u32,
-    proc_name: &str,
-    (proc_offset, handle, param): (u32, u32, u32),
-) -> Thread {
+    /// The emsmta thread procedure, and the offset in it of the call to the wait.
+    proc_name: &'static str,
+    call_offset: u32,
+    handle: u32,
+    /// The thread's start parameter.
+    param: u32,
+}
+
+/// A worker blocked in `WaitForSingleObjectEx(handle, INFINITE, FALSE)`.
+fn single_wait_thread(modules: &[Module], waiter: Waiter) -> Thread {
+    let Waiter {
+        id,
+        proc_name,
+        call_offset,
+        handle,
+        param,
+    } = waiter;
     let calls = [
         Call {
             pc: at(modules, "ntdll", "ZwWaitForSingleObject", 0xb),
@@ -142,7 +156,7 @@ fn single_wait_thread(
             args: [handle, 0xffff_ffff, 0],
         },
         Call {
-            pc: at(modules, "emsmta", proc_name, proc_offset),
+            pc: at(modules, "emsmta", proc_name, call_offset),
             args: [param, 0, 0],
         },
         thread_start(modules, proc_name, param),
@@ -175,22 +189,28 @@ pub fn dispatch_thread(modules: &[Module]) -> Thread {
     invented_thread(DISPATCH_THREAD_ID, &calls, Registers::default())
 }
 
+/// The MTA's timer, waiting for its next tick.
 pub fn timer_thread(modules: &[Module]) -> Thread {
-    single_wait_thread(
-        modules,
-        TIMER_THREAD_ID,
-        "MtaTimerThread",
-        (0x4c, 0x1f4, 0x00a3_2010),
-    )
+    let waiter = Waiter {
+        id: TIMER_THREAD_ID,
+        proc_name: "MtaTimerThread",
+        call_offset: 0x4c,
+        handle: 0x1f4,
+        param: 0x00a3_2010,
+    };
+    single_wait_thread(modules, waiter)
 }
 
+/// The MTA's RPC listener, waiting for a connection.
 pub fn rpc_listen_thread(modules: &[Module]) -> Thread {
-    single_wait_thread(
-        modules,
-        ROUTING_THREAD_ID,
-        "MtaRpcListenThread",
-        (0x3a, 0x2a8, 0x00a3_20c0),
-    )
+    let waiter = Waiter {
+        id: WORKER_THREAD_ID,
+        proc_name: "MtaRpcListenThread",
+        call_offset: 0x3a,
+        handle: 0x2a8,
+        param: 0x00a3_20c0,
+    };
+    single_wait_thread(modules, waiter)
 }
 
 /// Offset of the NULL-based field read that faults in [`routing_av_thread`].
