@@ -2,36 +2,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use common::{dump_json, shared, shared_corpus, triage};
+use common::{dump_json, shared, shared_dumps, triage};
 use serde_json::Value;
-
-/// Every file that claims to be a dump, by extension or by its `MDMP` signature.
-fn shared_dumps() -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut pending = vec![shared_corpus()];
-    while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir).expect("shared corpus is readable") {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                pending.push(path);
-            } else if is_dump_candidate(&path) {
-                found.push(path);
-            }
-        }
-    }
-    found.sort();
-    found
-}
-
-fn is_dump_candidate(path: &Path) -> bool {
-    let by_name = path
-        .extension()
-        .is_some_and(|ext| ext == "dmp" || ext == "mdmp");
-    let by_signature = std::fs::read(path).is_ok_and(|bytes| bytes.starts_with(b"MDMP"));
-    by_name || by_signature
-}
 
 #[test]
 fn every_shared_corpus_dump_gives_a_report_or_a_clear_error() {

@@ -3,11 +3,13 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
-use triage::model::Status;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use triage::model::{Report, Status};
+use triage::rules::{read_rule_file, RuleSet};
 use triage::{print, Triage};
 
-/// Triage Windows minidumps: walk every thread, symbolize, and name known issues.
+/// Triage Windows minidumps and pasted call stacks: walk every thread, symbolize, and name
+/// known issues.
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
@@ -25,12 +27,55 @@ enum Command {
         /// Repeatable. Directories in `_NT_SYMBOL_PATH` are searched after these.
         #[arg(long = "symbols", value_name = "PATH")]
         symbols: Vec<String>,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
         /// Most frames kept per thread.
         #[arg(long, default_value_t = triage::Limits::default().max_frames_per_thread)]
         max_frames: usize,
+        #[command(flatten)]
+        judging: Judging,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// List, show, check and import known-issue rules.
+    Rules {
+        #[command(subcommand)]
+        action: RulesAction,
+    },
+}
+
+/// Options that decide findings, shared by every command that reports them.
+#[derive(Args)]
+struct Judging {
+    /// Extra rule file or directory of `.toml` rules. Repeatable. A rule with a built-in
+    /// rule's id replaces it.
+    #[arg(long = "rules", value_name = "FILE|DIR")]
+    rules: Vec<PathBuf>,
+    /// Also show rules that matched only part of their pattern, and what was missing.
+    #[arg(long)]
+    explain: bool,
+}
+
+#[derive(Subcommand)]
+enum RulesAction {
+    /// One line per rule: id, product, title.
+    List {
+        /// Extra rule files or directories.
+        #[arg(long = "rules", value_name = "FILE|DIR")]
+        rules: Vec<PathBuf>,
+    },
+    /// A rule in full, as TOML.
+    Show {
+        /// Rule id, e.g. Q269588.
+        id: String,
+        /// Extra rule files or directories.
+        #[arg(long = "rules", value_name = "FILE|DIR")]
+        rules: Vec<PathBuf>,
+    },
+    /// Check rule files; errors are printed as FILE:LINE: message and exit with 1.
+    Check {
+        /// Rule files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
     },
 }
 
@@ -44,18 +89,31 @@ enum Format {
     Kb,
 }
 
+/// A failure that ends the command: bad arguments or inputs, exit code 2.
+struct Fatal(String);
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match cli.command {
+    match run(Cli::parse().command) {
+        Ok(code) => code,
+        Err(Fatal(message)) => {
+            eprintln!("triage: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(command: Command) -> Result<ExitCode, Fatal> {
+    match command {
         Command::Dump {
             file,
             symbols,
-            format,
             max_frames,
+            judging,
+            format,
         } => {
             let triage = symbols
                 .into_iter()
-                .fold(Triage::builder(), |builder, entry| {
+                .fold(engine(&judging)?, |builder, entry| {
                     builder.symbol_path(entry)
                 })
                 .nt_symbol_path_from_env()
@@ -66,26 +124,82 @@ fn main() -> ExitCode {
             for entry in triage.unsupported_symbol_entries() {
                 eprintln!("triage: ignoring symbol path entry {entry:?}: symbol servers and caches are not supported yet");
             }
-            let report = triage.dump_path(&file);
-            let rendered = match format {
-                Format::Json => print::json(&report),
-                Format::Text => print::text(&report),
-                Format::Kb => print::kb(&report),
-            };
-            println!("{}", rendered.trim_end());
-            if let Some(error) = &report.error {
-                eprintln!(
-                    "triage: {}: {} ({})",
-                    file.display(),
-                    error.message,
-                    error.kind
-                );
+            Ok(emit(&triage.dump_path(&file), format))
+        }
+        Command::Rules { action } => rules_command(action),
+    }
+}
+
+/// A builder with the built-in rules plus `--rules`, and `--explain`.
+fn engine(judging: &Judging) -> Result<triage::TriageBuilder, Fatal> {
+    Ok(Triage::builder()
+        .rules(load_rules(&judging.rules)?)
+        .explain(judging.explain))
+}
+
+fn load_rules(paths: &[PathBuf]) -> Result<RuleSet, Fatal> {
+    let mut rules = RuleSet::builtin();
+    for path in paths {
+        rules.load(path).map_err(|e| Fatal(e.to_string()))?;
+    }
+    Ok(rules)
+}
+
+/// Prints a report; exit 2 when the input could not be read at all.
+fn emit(report: &Report, format: Format) -> ExitCode {
+    let rendered = match format {
+        Format::Json => print::json(report),
+        Format::Text => print::text(report),
+        Format::Kb => print::kb(report),
+    };
+    println!("{}", rendered.trim_end());
+    if let Some(error) = &report.error {
+        eprintln!(
+            "triage: {}: {} ({})",
+            report.path, error.message, error.kind
+        );
+    }
+    if report.status == Status::Error {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn rules_command(action: RulesAction) -> Result<ExitCode, Fatal> {
+    match action {
+        RulesAction::List { rules } => {
+            for compiled in load_rules(&rules)?.rules() {
+                let rule = &compiled.rule;
+                println!("{}\t{}\t{}", rule.id, rule.product, rule.title);
             }
-            if report.status == Status::Error {
-                ExitCode::from(2)
+            Ok(ExitCode::SUCCESS)
+        }
+        RulesAction::Show { id, rules } => {
+            let rules = load_rules(&rules)?;
+            let compiled = rules
+                .get(&id)
+                .ok_or_else(|| Fatal(format!("no rule {id:?}; see `triage rules list`")))?;
+            println!("# from {}", compiled.source.display());
+            print!("{}", triage::rules::to_toml(&compiled.rule));
+            Ok(ExitCode::SUCCESS)
+        }
+        RulesAction::Check { files } => {
+            let mut failed = false;
+            for file in &files {
+                match read_rule_file(file) {
+                    Ok(rules) => println!("{}: {} rule(s) ok", file.display(), rules.len()),
+                    Err(error) => {
+                        failed = true;
+                        eprintln!("{error}");
+                    }
+                }
+            }
+            Ok(if failed {
+                ExitCode::FAILURE
             } else {
                 ExitCode::SUCCESS
-            }
+            })
         }
     }
 }

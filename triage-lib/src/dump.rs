@@ -10,8 +10,8 @@ use std::ops::Deref;
 use std::path::Path;
 
 use minidump::{
-    Minidump, MinidumpException, MinidumpMiscInfo, MinidumpModuleList, MinidumpSystemInfo,
-    Module as _,
+    Minidump, MinidumpException, MinidumpMiscInfo, MinidumpModuleList, MinidumpStream,
+    MinidumpSystemInfo, Module as _,
 };
 
 use crate::error::{Stream, TriageError};
@@ -82,20 +82,21 @@ impl Dump {
         Ok(Dump { minidump })
     }
 
-    /// The system info stream, which stack walking and context parsing need.
-    pub fn system_info(&self) -> Result<MinidumpSystemInfo, TriageError> {
+    /// Decodes one of the streams whose absence or damage is reported, telling the two
+    /// apart: a directory entry pointing past the end of the file is damage, not absence.
+    pub fn stream<'a, S: MinidumpStream<'a>>(&'a self, which: Stream) -> Result<S, TriageError> {
         self.minidump
-            .get_stream::<MinidumpSystemInfo>()
+            .get_stream::<S>()
             .map_err(|error| match error {
-                minidump::Error::StreamNotFound => TriageError::MissingStream(Stream::SystemInfo),
-                other => TriageError::Malformed(format!("system info: {other}")),
+                minidump::Error::StreamNotFound => TriageError::MissingStream(which),
+                other => TriageError::Malformed(format!("{} stream: {other}", which.name())),
             })
     }
 
     /// Reads system info, exception and modules, collecting problems instead of failing.
     pub fn facts(&self) -> DumpFacts {
         let mut facts = DumpFacts::default();
-        let system_info = match self.system_info() {
+        let system_info = match self.stream::<MinidumpSystemInfo>(Stream::SystemInfo) {
             Ok(info) => Some(info),
             Err(problem) => {
                 facts.problems.push(problem);

@@ -28,6 +28,9 @@ pub enum TriageError {
     /// A stream is absent.
     #[error("the dump has no {} stream", .0.name())]
     MissingStream(Stream),
+    /// A text input held no call stack.
+    #[error("no call stack found in the text")]
+    NoStack,
     /// A dependency panicked while reading this input.
     #[error("internal panic while triaging: {0}")]
     Panic(String),
@@ -45,6 +48,7 @@ impl TriageError {
             TriageError::MissingStream(Stream::SystemInfo) => "missing_system_info",
             TriageError::MissingStream(Stream::ThreadList) => "missing_thread_list",
             TriageError::MissingStream(Stream::ModuleList) => "missing_module_list",
+            TriageError::NoStack => "no_stack_found",
             TriageError::Panic(_) => "panic",
         }
     }

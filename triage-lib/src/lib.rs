@@ -24,6 +24,7 @@ pub mod dump;
 pub mod error;
 pub mod model;
 pub mod print;
+pub mod rules;
 pub mod symbols;
 pub mod walk;
 
@@ -38,21 +39,37 @@ pub use walk::Limits;
 
 use dump::{Dump, DumpBytes};
 use model::Status;
+use rules::RuleSet;
 use symbols::{parse_search_path, Symbols};
 
 /// A configured triage engine. Build one with [`Triage::builder`] and reuse it: symbol
 /// files are parsed once and shared by every dump it triages.
 pub struct Triage {
     symbols: Symbols,
+    rules: RuleSet,
     limits: Limits,
+    explain: bool,
     unsupported_symbol_entries: Vec<String>,
 }
 
 /// Collects symbol locations and limits for a [`Triage`].
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct TriageBuilder {
     symbol_paths: Vec<String>,
+    rules: RuleSet,
     limits: Limits,
+    explain: bool,
+}
+
+impl Default for TriageBuilder {
+    fn default() -> Self {
+        TriageBuilder {
+            symbol_paths: Vec::new(),
+            rules: RuleSet::builtin(),
+            limits: Limits::default(),
+            explain: false,
+        }
+    }
 }
 
 impl TriageBuilder {
@@ -71,6 +88,18 @@ impl TriageBuilder {
         }
     }
 
+    /// Replaces the rules (by default the built-in pack, [`RuleSet::builtin`]).
+    pub fn rules(mut self, rules: RuleSet) -> Self {
+        self.rules = rules;
+        self
+    }
+
+    /// Also reports rules that matched only part of their pattern (`near_misses`).
+    pub fn explain(mut self, explain: bool) -> Self {
+        self.explain = explain;
+        self
+    }
+
     /// Replaces the default work limits.
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
@@ -82,6 +111,8 @@ impl TriageBuilder {
         let search_path = parse_search_path(self.symbol_paths.iter().map(String::as_str));
         Triage {
             symbols: Symbols::new(search_path.sources),
+            rules: self.rules,
+            explain: self.explain,
             limits: self.limits,
             unsupported_symbol_entries: search_path.unsupported,
         }
@@ -89,9 +120,14 @@ impl TriageBuilder {
 }
 
 impl Triage {
-    /// Starts a builder with no symbols and default limits.
+    /// Starts a builder with no symbols, the built-in rules and default limits.
     pub fn builder() -> TriageBuilder {
         TriageBuilder::default()
+    }
+
+    /// The rules findings come from.
+    pub fn rules(&self) -> &RuleSet {
+        &self.rules
     }
 
     /// Symbol path entries this build could not use (symbol servers, caches), so that a
@@ -139,7 +175,7 @@ impl Triage {
             }
         }
         let error = summarize(&facts.problems);
-        Report {
+        let mut report = Report {
             status: if error.is_some() {
                 Status::Partial
             } else {
@@ -152,6 +188,16 @@ impl Triage {
             modules: facts.modules,
             threads,
             ..Report::default()
+        };
+        self.judge(&mut report);
+        report
+    }
+
+    /// Runs the rules over a finished report.
+    fn judge(&self, report: &mut Report) {
+        report.findings = self.rules.evaluate(report);
+        if self.explain {
+            report.near_misses = self.rules.near_misses(report);
         }
     }
 }

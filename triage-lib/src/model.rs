@@ -28,6 +28,12 @@ pub struct Report {
     pub threads: Vec<Thread>,
     /// Known issues whose pattern the threads show.
     pub findings: Vec<Finding>,
+    /// Text input only: lines that were not understood as stack frames or known noise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unparsed_lines: Option<usize>,
+    /// Rules that matched only part of their pattern; filled on request (`--explain`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub near_misses: Vec<NearMiss>,
 }
 
 /// How completely an input was read.
@@ -221,6 +227,35 @@ pub struct FixedIn {
     pub module: String,
     /// First fixed file version, e.g. `5.5.2652.85`.
     pub version: String,
+}
+
+/// A rule that matched part of its pattern on some thread, for `--explain`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct NearMiss {
+    /// The rule.
+    pub rule: String,
+    /// The thread with the longest partial match.
+    pub thread_id: u32,
+    /// Pattern frames found, in order.
+    pub matched: usize,
+    /// Pattern length.
+    pub total: usize,
+    /// One line per missing pattern frame, saying where it should have been.
+    pub missing: Vec<String>,
+}
+
+impl std::fmt::Display for NearMiss {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: thread {}: {} of {} frames matched",
+            self.rule, self.thread_id, self.matched, self.total
+        )?;
+        for missing in &self.missing {
+            write!(f, "; {missing}")?;
+        }
+        Ok(())
+    }
 }
 
 impl Report {

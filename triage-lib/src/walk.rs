@@ -31,6 +31,8 @@ pub fn walk_threads(
     symbols: &Symbols,
     limits: &Limits,
 ) -> Result<Vec<Thread>, TriageError> {
+    // Checked first so a damaged thread list is reported as damage, not as absence.
+    dump.stream::<MinidumpThreadList>(Stream::ThreadList)?;
     let state = futures_executor::block_on(minidump_processor::process_minidump_with_options(
         &dump.minidump,
         symbols.provider(),

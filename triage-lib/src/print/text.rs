@@ -41,6 +41,12 @@ pub fn text(report: &Report) -> String {
             finding.rule, finding.confidence, finding.thread_id, finding.title, finding.advice
         );
     }
+    for miss in &report.near_misses {
+        let _ = writeln!(out, "  near miss {miss}");
+    }
+    if let Some(unparsed) = report.unparsed_lines.filter(|&n| n > 0) {
+        let _ = writeln!(out, "  {unparsed} line(s) of the text were not understood");
+    }
     let crashed = report.threads.iter().filter(|t| t.crashed);
     let others = report.threads.iter().filter(|t| !t.crashed);
     for thread in crashed.chain(others) {

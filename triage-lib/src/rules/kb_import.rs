@@ -1,0 +1,142 @@
+//! Turning a Microsoft KB article into a rule: id, title, the SYMPTOMS stack, the fixed
+//! file version and the workaround. Works on the usual multi-line text and on articles
+//! whose line breaks were lost (the stack is then found by the text-stack parser's
+//! token scan).
+
+use regex::Regex;
+use toml::Spanned;
+
+use super::{Rule, ThreadScope};
+use crate::model::FixedIn;
+use crate::text::parse_stacks;
+
+/// Why an article could not become a rule.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum KbImportError {
+    /// No `DOCUMENT:Qnnnnnn` / `Article: Qnnnnnn` line.
+    #[error("no KB article id (DOCUMENT:Qnnnnnn or Article: Qnnnnnn) found")]
+    NoId,
+    /// No symbolized call stack.
+    #[error("no call stack with MODULE!Function frames found")]
+    NoStack,
+}
+
+/// Builds a rule from an article's text.
+pub fn import_kb(article: &str) -> Result<Rule, KbImportError> {
+    let id = capture(article, r"(?i)(?:DOCUMENT\s*:|Article(?:\s+ID)?\s*:)\s*Q?(\d{5,7})")
+        .map(|digits| (format!("Q{digits}"), digits))
+        .ok_or(KbImportError::NoId)?;
+    let frames = stack_frames(article).ok_or(KbImportError::NoStack)?;
+    let fixed_in = fixed_version(article, &frames);
+    let title = capture(article, r"(?m)TITLE\s*:\s*(.+?)(?:\s+PRODUCT\s*:|\s*$)")
+        .or_else(|| article.lines().find(|l| !l.trim().is_empty()).map(str::to_string))
+        .unwrap_or_default();
+    let product = match (
+        capture(article, r"(?m)PRODUCT\s*:\s*(.+?)(?:\s+PROD/VER|\s*$)"),
+        capture(article, r"PROD/VER\s*:+\s*([\d.]+)"),
+    ) {
+        (Some(product), Some(version)) => format!("{product} {version}"),
+        (product, _) => product.unwrap_or_default(),
+    };
+    let workaround = section(article, "WORKAROUND")
+        .map(|text| cut_at(&text, &["For additional information", "For more information"]));
+    let resolution = section(article, "RESOLUTION").map(|text| {
+        let first = first_sentence(&text);
+        match &fixed_in {
+            Some(fixed) => format!("{first} Fixed in {} {} or later.", fixed.module, fixed.version),
+            None => first,
+        }
+    });
+    Ok(Rule {
+        reference: format!("https://support.microsoft.com/kb/{}", id.1),
+        id: id.0,
+        title: title.trim().to_string(),
+        product: product.trim().to_string(),
+        frames: frames.into_iter().map(unspanned).collect(),
+        max_gap: 0,
+        anchor_top: false,
+        threads: ThreadScope::Any,
+        exception_codes: Vec::new(),
+        cause: section(article, "CAUSE").unwrap_or_default(),
+        resolution: resolution.unwrap_or_default(),
+        workaround: workaround.unwrap_or_default(),
+        fixed_in: fixed_in.map(unspanned),
+    })
+}
+
+fn unspanned<T>(value: T) -> Spanned<T> {
+    Spanned::new(0..0, value)
+}
+
+fn capture(text: &str, pattern: &str) -> Option<String> {
+    let regex = Regex::new(pattern).expect("patterns in this file are valid");
+    Some(regex.captures(text)?.get(1)?.as_str().to_string())
+}
+
+/// The longest parsed stack, as `MODULE!Function` entries innermost first.
+fn stack_frames(article: &str) -> Option<Vec<String>> {
+    let parsed = parse_stacks(article);
+    let thread = parsed.threads.iter().max_by_key(|t| t.frames.len())?;
+    let frames: Vec<String> = thread
+        .frames
+        .iter()
+        .filter_map(|frame| Some(format!("{}!{}", frame.module.as_ref()?, frame.function.as_ref()?)))
+        .collect();
+    (!frames.is_empty()).then_some(frames)
+}
+
+/// The `| File name | Version |` row for a module on the stack (else the first row).
+fn fixed_version(article: &str, frames: &[String]) -> Option<FixedIn> {
+    let row = Regex::new(r"(?i)\|\s*([\w.-]+\.(?:dll|exe|sys|ocx))\s*\|\s*(\d+(?:\.\d+)+)\s*\|")
+        .expect("valid pattern");
+    let rows: Vec<FixedIn> = row
+        .captures_iter(article)
+        .map(|c| FixedIn {
+            module: c[1].to_string(),
+            version: c[2].to_string(),
+        })
+        .collect();
+    let on_stack = |fixed: &&FixedIn| {
+        let stem = fixed.module.rsplit_once('.').map_or(&*fixed.module, |(s, _)| s);
+        frames.iter().any(|f| {
+            f.split('!')
+                .next()
+                .is_some_and(|module| module.eq_ignore_ascii_case(stem))
+        })
+    };
+    rows.iter().find(on_stack).or(rows.first()).cloned()
+}
+
+/// The text under a `HEADING` underlined with `=`, up to the next such heading, with
+/// whitespace folded.
+fn section(article: &str, heading: &str) -> Option<String> {
+    let headings = Regex::new(r"\b([A-Z][A-Z ]{2,}[A-Z])\s*={4,}").expect("valid pattern");
+    let mut found = headings.captures_iter(article).map(|c| {
+        let whole = c.get(0).expect("group 0 always exists");
+        (c[1].trim().to_string(), whole.start(), whole.end())
+    });
+    let (_, _, start) = found.find(|(name, _, _)| name == heading)?;
+    let end = found.next().map_or(article.len(), |(_, next, _)| next);
+    let text = article[start..end]
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    // A trailing row of `=` closes the article's last section.
+    Some(text.trim_end_matches(['=', ' ']).to_string()).filter(|t| !t.is_empty())
+}
+
+fn cut_at(text: &str, markers: &[&str]) -> String {
+    let end = markers
+        .iter()
+        .filter_map(|marker| text.find(marker))
+        .min()
+        .unwrap_or(text.len());
+    text[..end].trim().to_string()
+}
+
+fn first_sentence(text: &str) -> String {
+    match text.find(". ") {
+        Some(end) => text[..=end].to_string(),
+        None => text.to_string(),
+    }
+}

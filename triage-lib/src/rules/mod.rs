@@ -1,0 +1,529 @@
+//! Known-issue rules: TOML data that users write and import, matched on every thread.
+//!
+//! The engine knows nothing about any product. A rule file holds `[[rule]]` tables (see the
+//! README for an annotated example); the built-in pack is such a file, compiled in.
+
+mod pattern;
+mod verdict;
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+use crate::model::{Finding, FixedIn, NearMiss, Report};
+use pattern::CompiledPattern;
+
+/// The built-in rule files, as `(name, TOML)`.
+const BUILTIN: &[(&str, &str)] = &[("q269588.toml", include_str!("../../rules/q269588.toml"))];
+
+/// One known issue, exactly as written in a rule file.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// Short unique id, e.g. a KB number: `Q269588`.
+    pub id: String,
+    /// One-line title.
+    pub title: String,
+    /// KB number or URL.
+    #[serde(default)]
+    pub reference: String,
+    /// Affected product.
+    #[serde(default)]
+    pub product: String,
+    /// The crashing stack, innermost first, as `MODULE!FUNCTION` case-insensitive globs.
+    pub frames: Vec<Spanned<String>>,
+    /// How many unmatched frames may sit between two matched ones.
+    #[serde(default)]
+    pub max_gap: usize,
+    /// Whether the first pattern frame must be the thread's innermost frame.
+    #[serde(default)]
+    pub anchor_top: bool,
+    /// Which threads to search.
+    #[serde(default)]
+    pub threads: ThreadScope,
+    /// Exception codes (e.g. `"0xc0000005"`) the crash must have; empty: any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exception_codes: Vec<Spanned<String>>,
+    /// Why it happens.
+    #[serde(default)]
+    pub cause: String,
+    /// How to fix it.
+    #[serde(default)]
+    pub resolution: String,
+    /// What to do until it is fixed.
+    #[serde(default)]
+    pub workaround: String,
+    /// The module version that fixes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fixed_in: Option<Spanned<FixedIn>>,
+}
+
+/// Which threads a rule searches.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ThreadScope {
+    /// Every thread: a hang or a second victim can show the pattern off the crashing thread.
+    #[default]
+    Any,
+    /// Only the thread that raised the exception.
+    Crashing,
+}
+
+/// The on-disk shape of a rule file.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleFile {
+    /// The rules, in file order.
+    #[serde(default)]
+    pub rule: Vec<Rule>,
+}
+
+/// A problem in a rule file, located by line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// The file.
+    pub file: PathBuf,
+    /// 1-based line; 0 when the problem is the whole file (e.g. unreadable).
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            0 => write!(f, "{}: {}", self.file.display(), self.message),
+            line => write!(f, "{}:{line}: {}", self.file.display(), self.message),
+        }
+    }
+}
+
+/// Rules failed to load; every problem found is listed.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+pub struct RuleError(pub Vec<Diagnostic>);
+
+/// A rule checked and ready to match.
+#[derive(Debug, Clone)]
+pub struct CompiledRule {
+    /// The rule as written.
+    pub rule: Rule,
+    /// Where it came from (`builtin:<name>` for the built-in pack).
+    pub source: PathBuf,
+    pattern: CompiledPattern,
+    exception_codes: Vec<u32>,
+}
+
+/// An ordered set of rules; a later rule with the same id replaces an earlier one, so a
+/// user file can override a built-in rule.
+#[derive(Debug, Clone, Default)]
+pub struct RuleSet {
+    rules: Vec<CompiledRule>,
+}
+
+impl RuleSet {
+    /// The built-in pack.
+    pub fn builtin() -> RuleSet {
+        let mut set = RuleSet::default();
+        for (name, text) in BUILTIN {
+            let rules = parse_rules(text, Path::new(&format!("builtin:{name}")))
+                .expect("built-in rules are checked by the test suite");
+            set.extend(rules);
+        }
+        set
+    }
+
+    /// Adds every rule of a `.toml` file, or of every `.toml` file in a directory (sorted).
+    pub fn load(&mut self, path: &Path) -> Result<(), RuleError> {
+        let files = rule_files(path)?;
+        let mut problems = Vec::new();
+        for file in files {
+            match read_rule_file(&file) {
+                Ok(rules) => self.extend(rules),
+                Err(RuleError(mut found)) => problems.append(&mut found),
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(RuleError(problems))
+        }
+    }
+
+    fn extend(&mut self, rules: Vec<CompiledRule>) {
+        for rule in rules {
+            self.rules.retain(|known| known.rule.id != rule.rule.id);
+            self.rules.push(rule);
+        }
+    }
+
+    /// The rules, in load order.
+    pub fn rules(&self) -> &[CompiledRule] {
+        &self.rules
+    }
+
+    /// The rule with `id` (case-insensitive).
+    pub fn get(&self, id: &str) -> Option<&CompiledRule> {
+        self.rules
+            .iter()
+            .find(|r| r.rule.id.eq_ignore_ascii_case(id))
+    }
+
+    /// Every rule's best finding in `report`, one per rule.
+    pub fn evaluate(&self, report: &Report) -> Vec<Finding> {
+        self.rules
+            .iter()
+            .filter(|rule| rule.exception_code_fits(report))
+            .filter_map(|rule| verdict::best_finding(rule, report))
+            .collect()
+    }
+
+    /// Partial matches of rules that found nothing, for `--explain`.
+    pub fn near_misses(&self, report: &Report) -> Vec<NearMiss> {
+        let found = self.evaluate(report);
+        self.rules
+            .iter()
+            .filter(|rule| !found.iter().any(|f| f.rule == rule.rule.id))
+            .filter_map(|rule| {
+                rule.pattern
+                    .near_miss(&rule.rule.id, rule.scoped_threads(report))
+            })
+            .collect()
+    }
+}
+
+impl CompiledRule {
+    /// True when the rule names no exception code, the crash is unknown (text stacks), or
+    /// the crash code is one of the rule's.
+    fn exception_code_fits(&self, report: &Report) -> bool {
+        let crash_code = report
+            .crash
+            .as_ref()
+            .and_then(|crash| parse_u32(&crash.code));
+        match crash_code {
+            Some(code) if !self.exception_codes.is_empty() => self.exception_codes.contains(&code),
+            _ => true,
+        }
+    }
+
+    fn scoped_threads<'r>(
+        &self,
+        report: &'r Report,
+    ) -> impl Iterator<Item = &'r crate::model::Thread> {
+        let scope = self.rule.threads;
+        report
+            .threads
+            .iter()
+            .filter(move |thread| scope == ThreadScope::Any || thread.crashed)
+    }
+}
+
+fn parse_u32(text: &str) -> Option<u32> {
+    let text = text.trim();
+    match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        Some(hex) => u32::from_str_radix(hex, 16).ok(),
+        None => text.parse().ok(),
+    }
+}
+
+fn rule_files(path: &Path) -> Result<Vec<PathBuf>, RuleError> {
+    let unreadable = |message: String| {
+        RuleError(vec![Diagnostic {
+            file: path.to_path_buf(),
+            line: 0,
+            message,
+        }])
+    };
+    if !path.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let entries = std::fs::read_dir(path).map_err(|e| unreadable(e.to_string()))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|ext| ext == "toml"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// A rule as a rule file holding just it, the way `rules show` and `import-kb` print it.
+pub fn to_toml(rule: &Rule) -> String {
+    let file = RuleFile {
+        rule: vec![rule.clone()],
+    };
+    toml::to_string_pretty(&file).expect("rules always serialize to TOML")
+}
+
+/// Reads and checks one rule file.
+pub fn read_rule_file(file: &Path) -> Result<Vec<CompiledRule>, RuleError> {
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        RuleError(vec![Diagnostic {
+            file: file.to_path_buf(),
+            line: 0,
+            message: format!("cannot read: {e}"),
+        }])
+    })?;
+    parse_rules(&text, file)
+}
+
+/// Parses and checks rule-file text; `file` only labels diagnostics.
+pub fn parse_rules(text: &str, file: &Path) -> Result<Vec<CompiledRule>, RuleError> {
+    let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
+    let diagnostic = |offset: usize, message: String| Diagnostic {
+        file: file.to_path_buf(),
+        line: line_of(offset),
+        message,
+    };
+    let parsed: RuleFile = toml::from_str(text).map_err(|error| {
+        let offset = error.span().map_or(0, |span| span.start);
+        RuleError(vec![diagnostic(offset, error.message().to_string())])
+    })?;
+    let mut problems = Vec::new();
+    let mut compiled = Vec::new();
+    for rule in parsed.rule {
+        match compile(&rule) {
+            Ok((pattern, exception_codes)) => compiled.push(CompiledRule {
+                rule,
+                source: file.to_path_buf(),
+                pattern,
+                exception_codes,
+            }),
+            Err(found) => problems.extend(
+                found
+                    .into_iter()
+                    .map(|(offset, message)| diagnostic(offset, message)),
+            ),
+        }
+    }
+    if problems.is_empty() {
+        Ok(compiled)
+    } else {
+        Err(RuleError(problems))
+    }
+}
+
+/// Problems found in a rule's values, each at a byte offset into the file.
+type Located = Vec<(usize, String)>;
+
+/// Checks the values serde cannot: patterns, codes, versions.
+fn compile(rule: &Rule) -> Result<(CompiledPattern, Vec<u32>), Located> {
+    let mut problems = Vec::new();
+    if rule.id.trim().is_empty() {
+        problems.push((0, "rule id is empty".to_string()));
+    }
+    let pattern =
+        CompiledPattern::new(&rule.frames).map_err(|mut found| problems.append(&mut found));
+    let codes: Vec<u32> = rule
+        .exception_codes
+        .iter()
+        .filter_map(|code| {
+            let parsed = parse_u32(code.get_ref());
+            if parsed.is_none() {
+                problems.push((
+                    code.span().start,
+                    format!(
+                        "{:?} is not an exception code like \"0xc0000005\"",
+                        code.get_ref()
+                    ),
+                ));
+            }
+            parsed
+        })
+        .collect();
+    if let Some(fixed) = &rule.fixed_in {
+        if verdict::parse_version(&fixed.get_ref().version).is_none() {
+            problems.push((
+                fixed.span().start,
+                format!(
+                    "fixed_in.version {:?} is not a dotted version like \"5.5.2652.85\"",
+                    fixed.get_ref().version
+                ),
+            ));
+        }
+    }
+    match pattern {
+        Ok(pattern) if problems.is_empty() => Ok((pattern, codes)),
+        _ => Err(problems),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Frame, Module, SymbolState, Thread};
+
+    fn frame(index: usize, module: &str, function: Option<&str>) -> Frame {
+        Frame {
+            index,
+            module: Some(module.to_string()),
+            function: function.map(str::to_string),
+            ..Frame::default()
+        }
+    }
+
+    fn thread(id: u32, crashed: bool, frames: &[(&str, Option<&str>)]) -> Thread {
+        Thread {
+            thread_id: id,
+            crashed,
+            frames: frames
+                .iter()
+                .enumerate()
+                .map(|(i, (m, f))| frame(i, m, *f))
+                .collect(),
+            ..Thread::default()
+        }
+    }
+
+    const RULE: &str = r#"
+[[rule]]
+id = "T1"
+title = "test"
+frames = ["NTDLL!RtlAllocateHeap", "MAPI32!LH_*HeapAlloc", "EMSMTA!Hr*"]
+max_gap = 1
+
+[rule.fixed_in]
+module = "mapi32.dll"
+version = "5.5.2652.85"
+"#;
+
+    fn rules() -> RuleSet {
+        let mut set = RuleSet::default();
+        set.extend(parse_rules(RULE, Path::new("t.toml")).unwrap());
+        set
+    }
+
+    fn report(threads: Vec<Thread>, mapi_version: Option<&str>) -> Report {
+        Report {
+            threads,
+            modules: vec![Module {
+                name: "MAPI32.DLL".into(),
+                path: "C:\\x\\MAPI32.DLL".into(),
+                base: "0x0".into(),
+                size: 0,
+                version: mapi_version.map(str::to_string),
+                debug_file: None,
+                debug_id: None,
+                code_id: None,
+                symbols: SymbolState::Loaded,
+            }],
+            ..Report::default()
+        }
+    }
+
+    #[test]
+    fn globs_are_case_insensitive_and_gaps_are_bounded() {
+        let matching = thread(
+            7,
+            false,
+            &[
+                ("ntdll.dll", Some("RtlAllocateHeap")),
+                ("mapi32.dll", Some("lh_extheapalloc")),
+                ("other.dll", Some("Wrapper")),
+                ("emsmta.exe", Some("HrTrackWriteLogA")),
+            ],
+        );
+        let findings = rules().evaluate(&report(vec![matching.clone()], Some("5.5.2652.57")));
+        assert_eq!(findings.len(), 1);
+        assert_eq!(findings[0].matched_frames, [0, 1, 3]);
+        assert_eq!(findings[0].thread_id, 7);
+        assert_eq!(findings[0].fix_installed, Some(false));
+
+        let mut too_far = matching;
+        too_far
+            .frames
+            .insert(2, frame(2, "other.dll", Some("Another")));
+        assert!(rules().evaluate(&report(vec![too_far], None)).is_empty());
+    }
+
+    #[test]
+    fn fixed_version_is_compared_numerically_and_still_reported() {
+        let t = thread(
+            1,
+            true,
+            &[
+                ("ntdll.dll", Some("RtlAllocateHeap")),
+                ("MAPI32.dll", Some("LH_IntHeapAlloc")),
+                ("EMSMTA.exe", Some("HrX")),
+            ],
+        );
+        let fixed = rules().evaluate(&report(vec![t.clone()], Some("5.5.2652.100")));
+        assert_eq!(fixed[0].fix_installed, Some(true));
+        assert!(fixed[0].advice.contains("different bug or a regression"));
+        let unknown = rules().evaluate(&report(vec![t], None));
+        assert_eq!(unknown[0].fix_installed, None);
+    }
+
+    #[test]
+    fn unnamed_frames_in_the_rules_modules_are_probable() {
+        let t = thread(
+            3,
+            true,
+            &[
+                ("ntdll.dll", None),
+                ("ntdll.dll", None),
+                ("MAPI32.dll", None),
+                ("EMSMTA.exe", None),
+            ],
+        );
+        let findings = rules().evaluate(&report(vec![t], Some("5.5.2652.57")));
+        assert_eq!(findings[0].confidence, crate::model::Confidence::Probable);
+        assert_eq!(findings[0].matched_frames, [0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn named_frames_that_contradict_the_pattern_are_not_probable() {
+        let t = thread(
+            3,
+            true,
+            &[
+                ("ntdll.dll", Some("NtWaitForSingleObject")),
+                ("MAPI32.dll", None),
+                ("EMSMTA.exe", None),
+            ],
+        );
+        assert!(rules().evaluate(&report(vec![t], None)).is_empty());
+    }
+
+    #[test]
+    fn near_misses_say_what_is_missing_and_where() {
+        let t = thread(
+            9,
+            true,
+            &[
+                ("ntdll.dll", Some("RtlAllocateHeap")),
+                ("x.dll", Some("Y")),
+                ("emsmta.exe", Some("HrTrackWriteLogA")),
+            ],
+        );
+        let misses = rules().near_misses(&report(vec![t], None));
+        assert_eq!(
+            misses[0].to_string(),
+            "T1: thread 9: 2 of 3 frames matched; missing MAPI32!LH_*HeapAlloc between frames 0 and 2"
+        );
+    }
+
+    #[test]
+    fn check_reports_lines_of_bad_values() {
+        let text =
+            "[[rule]]\nid = \"X\"\ntitle = \"t\"\nframes = [\n  \"ntdll!A\",\n  \"no-bang\",\n]\n";
+        let RuleError(problems) = parse_rules(text, Path::new("bad.toml")).unwrap_err();
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].line, 6);
+        assert!(problems[0].to_string().starts_with("bad.toml:6: "));
+
+        let unknown_key = "[[rule]]\nid = \"X\"\ntitle = \"t\"\nframes = [\"a!b\"]\nmax_gapp = 1\n";
+        let RuleError(problems) = parse_rules(unknown_key, Path::new("k.toml")).unwrap_err();
+        assert_eq!(problems[0].line, 5, "{}", problems[0]);
+    }
+
+    #[test]
+    fn builtin_pack_loads_and_user_rules_replace_by_id() {
+        let mut set = RuleSet::builtin();
+        assert!(set.get("q269588").is_some());
+        let override_text = RULE.replace("T1", "Q269588");
+        set.extend(parse_rules(&override_text, Path::new("user.toml")).unwrap());
+        assert_eq!(set.rules().len(), 1);
+        assert_eq!(set.get("Q269588").unwrap().rule.title, "test");
+    }
+}

@@ -1,0 +1,110 @@
+//! From a matched pattern to a finding: confidence, fix status from module versions, advice.
+
+use crate::model::{Confidence, Finding, Report, Thread};
+
+use super::CompiledRule;
+
+/// The rule's strongest finding in `report`: confirmed beats probable, then the crashing
+/// thread beats the others, then thread order.
+pub(crate) fn best_finding(rule: &CompiledRule, report: &Report) -> Option<Finding> {
+    let spec = &rule.rule;
+    let mut candidates: Vec<(Confidence, &Thread, Vec<usize>)> = rule
+        .scoped_threads(report)
+        .filter_map(|thread| {
+            if let Some(frames) = rule
+                .pattern
+                .full_match(thread, spec.max_gap, spec.anchor_top)
+            {
+                return Some((Confidence::Confirmed, thread, frames));
+            }
+            let frames = rule.pattern.module_match(thread, spec.max_gap)?;
+            Some((Confidence::Probable, thread, frames))
+        })
+        .collect();
+    candidates
+        .sort_by_key(|(confidence, thread, _)| (std::cmp::Reverse(*confidence), !thread.crashed));
+    let (confidence, thread, matched_frames) = candidates.into_iter().next()?;
+    let fixed_in = spec.fixed_in.as_ref().map(|f| f.get_ref().clone());
+    let fix_installed = fixed_in.as_ref().and_then(|fixed| {
+        let installed = installed_version(report, &fixed.module)?;
+        Some(compare_versions(&installed, &fixed.version)? != std::cmp::Ordering::Less)
+    });
+    Some(Finding {
+        rule: spec.id.clone(),
+        title: spec.title.clone(),
+        confidence,
+        thread_id: thread.thread_id,
+        matched_frames,
+        fix_installed,
+        advice: advice(rule, confidence, fix_installed, report),
+        fixed_in,
+    })
+}
+
+/// The loaded version of `module` (matched by file name, with or without extension).
+fn installed_version(report: &Report, module: &str) -> Option<String> {
+    let stem = |name: &str| {
+        name.rsplit_once('.')
+            .map_or(name, |(stem, _)| stem)
+            .to_ascii_lowercase()
+    };
+    report
+        .modules
+        .iter()
+        .find(|m| m.name.eq_ignore_ascii_case(module) || stem(&m.name) == stem(module))?
+        .version
+        .clone()
+}
+
+/// Parses `5.5.2652.85` into its numeric parts.
+pub(crate) fn parse_version(text: &str) -> Option<Vec<u64>> {
+    let parts: Option<Vec<u64>> = text.trim().split('.').map(|p| p.parse().ok()).collect();
+    parts.filter(|p| !p.is_empty())
+}
+
+fn compare_versions(installed: &str, fixed: &str) -> Option<std::cmp::Ordering> {
+    let (mut a, mut b) = (parse_version(installed)?, parse_version(fixed)?);
+    let len = a.len().max(b.len());
+    a.resize(len, 0);
+    b.resize(len, 0);
+    Some(a.cmp(&b))
+}
+
+fn advice(
+    rule: &CompiledRule,
+    confidence: Confidence,
+    fix_installed: Option<bool>,
+    report: &Report,
+) -> String {
+    let spec = &rule.rule;
+    let fixed = spec.fixed_in.as_ref().map(|f| f.get_ref());
+    let mut parts = Vec::new();
+    match (fix_installed, fixed) {
+        (Some(true), Some(fixed)) => parts.push(format!(
+            "The stack matches {} but {} {} is installed (fixed in {}): this is a different bug or a regression, not {}.",
+            spec.id,
+            fixed.module,
+            installed_version(report, &fixed.module).unwrap_or_default(),
+            fixed.version,
+            spec.id
+        )),
+        (Some(false), Some(fixed)) => parts.push(format!(
+            "Known issue {}: install {} {} or later.",
+            spec.id, fixed.module, fixed.version
+        )),
+        (None, Some(fixed)) => parts.push(format!(
+            "Known issue {}: check the {} version; it is fixed in {} or later.",
+            spec.id, fixed.module, fixed.version
+        )),
+        (_, None) => parts.push(format!("Known issue {}.", spec.id)),
+    }
+    if fix_installed != Some(true) && !spec.workaround.is_empty() {
+        parts.push(format!("Workaround: {}", spec.workaround));
+    }
+    if confidence == Confidence::Probable {
+        parts.push(
+            "Only module-level evidence: symbols are missing; add them to confirm.".to_string(),
+        );
+    }
+    parts.join(" ")
+}
