@@ -8,6 +8,8 @@ use triage::model::{Report, Status};
 use triage::rules::{read_rule_file, RuleSet};
 use triage::{print, Triage};
 
+mod scan;
+
 /// Triage Windows minidumps and pasted call stacks: walk every thread, symbolize, and name
 /// known issues.
 #[derive(Parser)]
@@ -23,24 +25,40 @@ enum Command {
     Dump {
         /// The .dmp file.
         file: PathBuf,
-        /// Symbol directory (Breakpad layout or flat .sym files), or a `;`-separated list.
-        /// Repeatable. Directories in `_NT_SYMBOL_PATH` are searched after these.
-        #[arg(long = "symbols", value_name = "PATH")]
-        symbols: Vec<String>,
-        /// Most frames kept per thread.
-        #[arg(long, default_value_t = triage::Limits::default().max_frames_per_thread)]
-        max_frames: usize,
+        #[command(flatten)]
+        walking: Walking,
         #[command(flatten)]
         judging: Judging,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Triage every dump under directories, in parallel, with a summary.
+    Scan {
+        #[command(flatten)]
+        scan: scan::ScanArgs,
+        #[command(flatten)]
+        walking: Walking,
+        #[command(flatten)]
+        judging: Judging,
+    },
     /// List, show, check and import known-issue rules.
     Rules {
         #[command(subcommand)]
         action: RulesAction,
     },
+}
+
+/// Options for walking dumps, shared by `dump` and `scan`.
+#[derive(Args)]
+struct Walking {
+    /// Symbol directory (Breakpad layout or flat .sym files), or a `;`-separated list.
+    /// Repeatable. Directories in `_NT_SYMBOL_PATH` are searched after these.
+    #[arg(long = "symbols", value_name = "PATH")]
+    symbols: Vec<String>,
+    /// Most frames kept per thread.
+    #[arg(long, default_value_t = triage::Limits::default().max_frames_per_thread)]
+    max_frames: usize,
 }
 
 /// Options that decide findings, shared by every command that reports them.
@@ -90,7 +108,7 @@ enum Format {
 }
 
 /// A failure that ends the command: bad arguments or inputs, exit code 2.
-struct Fatal(String);
+pub(crate) struct Fatal(String);
 
 fn main() -> ExitCode {
     match run(Cli::parse().command) {
@@ -106,28 +124,39 @@ fn run(command: Command) -> Result<ExitCode, Fatal> {
     match command {
         Command::Dump {
             file,
-            symbols,
-            max_frames,
+            walking,
             judging,
             format,
         } => {
-            let triage = symbols
-                .into_iter()
-                .fold(engine(&judging)?, |builder, entry| {
-                    builder.symbol_path(entry)
-                })
-                .nt_symbol_path_from_env()
-                .limits(triage::Limits {
-                    max_frames_per_thread: max_frames,
-                })
-                .build();
-            for entry in triage.unsupported_symbol_entries() {
-                eprintln!("triage: ignoring symbol path entry {entry:?}: symbol servers and caches are not supported yet");
-            }
+            let triage = dump_engine(walking, &judging)?;
             Ok(emit(&triage.dump_path(&file), format))
         }
+        Command::Scan {
+            scan,
+            walking,
+            judging,
+        } => scan::run(scan, dump_engine(walking, &judging)?),
         Command::Rules { action } => rules_command(action),
     }
+}
+
+/// An engine for dumps: symbols from `--symbols` then `_NT_SYMBOL_PATH`, and limits.
+fn dump_engine(walking: Walking, judging: &Judging) -> Result<Triage, Fatal> {
+    let triage = walking
+        .symbols
+        .into_iter()
+        .fold(engine(judging)?, |builder, entry| {
+            builder.symbol_path(entry)
+        })
+        .nt_symbol_path_from_env()
+        .limits(triage::Limits {
+            max_frames_per_thread: walking.max_frames,
+        })
+        .build();
+    for entry in triage.unsupported_symbol_entries() {
+        eprintln!("triage: ignoring symbol path entry {entry:?}: symbol servers and caches are not supported yet");
+    }
+    Ok(triage)
 }
 
 /// A builder with the built-in rules plus `--rules`, and `--explain`.

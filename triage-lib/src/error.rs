@@ -31,6 +31,9 @@ pub enum TriageError {
     /// A text input held no call stack.
     #[error("no call stack found in the text")]
     NoStack,
+    /// The dump took longer than a scan's per-dump limit.
+    #[error("gave up after {} s", .0.as_secs_f64())]
+    Timeout(std::time::Duration),
     /// A dependency panicked while reading this input.
     #[error("internal panic while triaging: {0}")]
     Panic(String),
@@ -49,6 +52,7 @@ impl TriageError {
             TriageError::MissingStream(Stream::ThreadList) => "missing_thread_list",
             TriageError::MissingStream(Stream::ModuleList) => "missing_module_list",
             TriageError::NoStack => "no_stack_found",
+            TriageError::Timeout(_) => "timeout",
             TriageError::Panic(_) => "panic",
         }
     }

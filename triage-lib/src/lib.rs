@@ -25,9 +25,11 @@ pub mod error;
 pub mod model;
 pub mod print;
 pub mod rules;
+pub mod scan;
 pub mod symbols;
 pub mod walk;
 
+use std::collections::HashSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 
@@ -38,7 +40,7 @@ pub use model::Report;
 pub use walk::Limits;
 
 use dump::{Dump, DumpBytes};
-use model::Status;
+use model::{Status, SymbolState};
 use rules::RuleSet;
 use symbols::{parse_search_path, Symbols};
 
@@ -169,9 +171,22 @@ impl Triage {
                 Vec::new()
             }
         };
+        // Only modules this dump's frames point into count as used. The symbol cache is
+        // shared by every dump of a run, so asking it about other modules would make one
+        // dump's report depend on which dumps ran before it.
+        let used: HashSet<&str> = threads
+            .iter()
+            .flat_map(|thread| &thread.frames)
+            .filter_map(|frame| frame.module.as_deref())
+            .collect();
         if let Ok(list) = dump.minidump.get_stream::<MinidumpModuleList>() {
             for (module, raw) in facts.modules.iter_mut().zip(list.iter()) {
-                module.symbols = self.symbols.state_of(raw);
+                module.symbols = match self.symbols.state_of(raw) {
+                    _ if !used.contains(module.name.as_str()) => SymbolState::Unused,
+                    // Used, yet never handed to a source: it had no usable debug id.
+                    SymbolState::Unused => SymbolState::Missing,
+                    searched => searched,
+                };
             }
         }
         let error = summarize(&facts.problems);
@@ -216,7 +231,7 @@ fn summarize(problems: &[TriageError]) -> Option<model::ErrorInfo> {
     })
 }
 
-fn error_report(error: &TriageError) -> Report {
+pub(crate) fn error_report(error: &TriageError) -> Report {
     Report {
         status: Status::Error,
         error: Some(error.to_info()),

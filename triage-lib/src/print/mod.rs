@@ -1,10 +1,14 @@
 //! Printers over the model. Each takes a [`Report`] and returns the text to show, so the
 //! CLI and embedding programs print exactly the same thing.
 
+mod html;
 mod kb;
+mod scan;
 mod text;
 
+pub use html::html;
 pub use kb::kb;
+pub use scan::{csv_record, summary_text, CSV_HEADER};
 pub use text::text;
 
 use crate::model::{Frame, Report};

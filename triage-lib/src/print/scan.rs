@@ -1,0 +1,116 @@
+//! Scan outputs: CSV rows and the plain-text summary.
+
+use std::fmt::Write;
+
+use super::{frame_symbol, ModuleStyle};
+use crate::model::Report;
+use crate::scan::Summary;
+
+/// The CSV columns, in order.
+pub const CSV_HEADER: [&str; 7] = [
+    "path",
+    "status",
+    "crash_code",
+    "signature",
+    "findings",
+    "fix_installed",
+    "error",
+];
+
+/// One CSV record for a report, matching [`CSV_HEADER`].
+pub fn csv_record(report: &Report) -> [String; 7] {
+    let status = serde_json::to_value(report.status).unwrap_or_default();
+    let findings: Vec<String> = report
+        .findings
+        .iter()
+        .map(|f| {
+            format!(
+                "{}:{}",
+                f.rule,
+                serde_json::to_value(f.confidence)
+                    .unwrap_or_default()
+                    .as_str()
+                    .unwrap_or("")
+            )
+        })
+        .collect();
+    let fix: Vec<&str> = report
+        .findings
+        .iter()
+        .map(|f| match f.fix_installed {
+            Some(true) => "true",
+            Some(false) => "false",
+            None => "unknown",
+        })
+        .collect();
+    [
+        report.path.clone(),
+        status.as_str().unwrap_or("").to_string(),
+        report
+            .crash
+            .as_ref()
+            .map(|c| c.code.clone())
+            .unwrap_or_default(),
+        top_signature(report),
+        findings.join(" "),
+        fix.join(" "),
+        report
+            .error
+            .as_ref()
+            .map(|e| format!("{}: {}", e.kind, e.message))
+            .unwrap_or_default(),
+    ]
+}
+
+/// The crashing thread's innermost frame, named as in text output.
+fn top_signature(report: &Report) -> String {
+    report
+        .crashing_thread()
+        .and_then(|thread| thread.frames.first())
+        .map(|frame| frame_symbol(frame, ModuleStyle::FileName))
+        .unwrap_or_default()
+}
+
+/// The summary for a terminal.
+pub fn summary_text(summary: &Summary) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} dumps: {} ok, {} partial, {} unreadable; {} other files skipped{}",
+        summary.dumps,
+        summary.ok,
+        summary.partial,
+        summary.errors,
+        summary.not_dumps,
+        match summary.resumed {
+            0 => String::new(),
+            n => format!("; {n} already done (resumed)"),
+        }
+    );
+    out.push_str("\nknown issues:\n");
+    if summary.known_issues.is_empty() {
+        out.push_str("  none\n");
+    }
+    for (rule, tally) in &summary.known_issues {
+        let _ = writeln!(
+            out,
+            "  {rule:<12} {:>6} dumps  (fix missing {}, fix installed {}, version unknown {}; probable {})  {}",
+            tally.dumps, tally.fix_missing, tally.fix_installed, tally.fix_unknown, tally.probable, tally.title
+        );
+    }
+    out.push_str("\ntop unknown crashes:\n");
+    if summary.unknown_buckets.is_empty() {
+        out.push_str("  none\n");
+    }
+    for bucket in &summary.unknown_buckets {
+        let _ = writeln!(out, "  {:>6}  {}", bucket.dumps, bucket.key);
+    }
+    out.push_str("\nproblems by kind (unreadable and partial dumps):\n");
+    if summary.errors_by_kind.is_empty() {
+        out.push_str("  none\n");
+    }
+    for (kind, count) in &summary.errors_by_kind {
+        let _ = writeln!(out, "  {count:>6}  {kind}");
+    }
+    out
+}

@@ -1,0 +1,217 @@
+//! Bulk triage of a dump share: find dumps, triage them in parallel with per-dump
+//! isolation, and count the results.
+//!
+//! Each dump runs on its own thread under a deadline, inside the engine's panic guard, so
+//! a hostile or slow dump becomes an error row and the scan goes on. Symbol files are
+//! parsed once per scan: every worker shares the one [`Triage`].
+
+mod discover;
+mod shard;
+mod summary;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
+
+use rayon::prelude::*;
+
+pub use discover::{discover, Discovery, DumpFile};
+pub use shard::Shard;
+pub use summary::{Bucket, RuleTally, Summary};
+
+use crate::model::Report;
+use crate::{error_report, Triage, TriageError};
+
+/// Which frames a scan keeps in each report.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FrameDetail {
+    /// No frames: verdicts only.
+    None,
+    /// Only the crashing thread's frames (the default: small lines, enough to read).
+    #[default]
+    Crashing,
+    /// Every thread's frames.
+    All,
+}
+
+/// How a scan runs.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    /// Worker threads.
+    pub jobs: usize,
+    /// Wall-clock limit per dump.
+    pub timeout: Duration,
+    /// Only this shard of the dumps.
+    pub shard: Option<Shard>,
+    /// Frames kept per report.
+    pub frames: FrameDetail,
+    /// Paths (as reports spell them) already triaged, e.g. by an interrupted run.
+    pub done: HashSet<String>,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            jobs: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            timeout: Duration::from_secs(60),
+            shard: None,
+            frames: FrameDetail::default(),
+            done: HashSet::new(),
+        }
+    }
+}
+
+/// What a scan reports while it runs, for progress displays.
+#[derive(Debug, Clone, Copy)]
+pub enum ScanProgress {
+    /// The walk is over: this many dumps will be triaged.
+    Found {
+        /// Dumps to triage in this run.
+        dumps: usize,
+    },
+    /// One more dump is done.
+    Triaged {
+        /// Whether it showed a known issue.
+        known_issue: bool,
+    },
+}
+
+/// Scans `roots`, handing every report to `sink` on the calling thread as it completes,
+/// and returns the totals. Which reports are produced does not depend on `jobs`; only the
+/// order in which they arrive does.
+pub fn scan(
+    triage: Arc<Triage>,
+    roots: &[PathBuf],
+    options: &ScanOptions,
+    mut progress: impl FnMut(ScanProgress),
+    mut sink: impl FnMut(&Report),
+) -> Summary {
+    let discovery = discover(roots, options.jobs);
+    let mut summary = Summary::default();
+    summary.not_dumps = discovery.not_dumps;
+    let in_shard = |file: &DumpFile| options.shard.is_none_or(|shard| shard.owns(&file.relative));
+    let mut inputs: Vec<Input> = discovery
+        .dumps
+        .into_iter()
+        .filter(in_shard)
+        .map(|dump| Input::Dump(dump.path))
+        .chain(
+            discovery
+                .unreadable
+                .into_iter()
+                .filter(|(file, _)| in_shard(file))
+                .map(|(file, why)| Input::Unreadable(file.path, why)),
+        )
+        .collect();
+    let before = inputs.len();
+    inputs.retain(|input| !options.done.contains(&input.name()));
+    summary.resumed = before - inputs.len();
+    progress(ScanProgress::Found {
+        dumps: inputs.len(),
+    });
+
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.jobs.max(1))
+        .thread_name(|i| format!("triage-scan-{i}"))
+        .build()
+        .expect("a thread pool can be built");
+    let (sender, reports) = mpsc::channel::<Report>();
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            pool.install(|| {
+                inputs.par_iter().for_each_with(sender, |sender, input| {
+                    let mut report = input.triage(&triage, options.timeout);
+                    keep_frames(&mut report, options.frames);
+                    // The receiver lives until every sender is gone.
+                    let _ = sender.send(report);
+                });
+            });
+        });
+        for report in reports {
+            summary.add(&report);
+            progress(ScanProgress::Triaged {
+                known_issue: !report.findings.is_empty(),
+            });
+            sink(&report);
+        }
+    });
+    summary.finish();
+    summary
+}
+
+/// A unit of scan work.
+enum Input {
+    Dump(PathBuf),
+    /// Found by the walk but not even its first bytes could be read.
+    Unreadable(PathBuf, String),
+}
+
+impl Input {
+    fn name(&self) -> String {
+        match self {
+            Input::Dump(path) | Input::Unreadable(path, _) => path.display().to_string(),
+        }
+    }
+
+    fn triage(&self, triage: &Arc<Triage>, timeout: Duration) -> Report {
+        match self {
+            Input::Dump(path) => triage_with_deadline(triage, path, timeout),
+            Input::Unreadable(path, why) => {
+                let mut report = error_report(&TriageError::Io {
+                    path: path.clone(),
+                    source: std::io::Error::other(why.clone()),
+                });
+                report.path = self.name();
+                report
+            }
+        }
+    }
+}
+
+/// Triages `path` on its own thread and gives up waiting after `timeout`. A dump that
+/// overruns is reported as a `timeout` error; its thread is left to finish on its own,
+/// bounded by the engine's work limits.
+fn triage_with_deadline(triage: &Arc<Triage>, path: &Path, timeout: Duration) -> Report {
+    let (sender, receiver) = mpsc::channel();
+    let engine = Arc::clone(triage);
+    let owned = path.to_path_buf();
+    let spawned = std::thread::Builder::new()
+        .name("triage-dump".into())
+        .spawn(move || {
+            let _ = sender.send(engine.dump_path(&owned));
+        });
+    if spawned.is_err() {
+        // Out of threads: run here, without a deadline, rather than drop the dump.
+        return triage.dump_path(path);
+    }
+    receiver.recv_timeout(timeout).unwrap_or_else(|_| {
+        let mut report = error_report(&TriageError::Timeout(timeout));
+        report.path = path.display().to_string();
+        report
+    })
+}
+
+fn keep_frames(report: &mut Report, detail: FrameDetail) {
+    for thread in &mut report.threads {
+        let keep = match detail {
+            FrameDetail::All => true,
+            FrameDetail::Crashing => thread.crashed,
+            FrameDetail::None => false,
+        };
+        if !keep {
+            thread.frames.clear();
+        }
+    }
+}
+
+/// The `path` of every complete report line in a JSON Lines file, for `--resume`.
+/// A final line cut off by an interruption is ignored (and will be redone).
+pub fn completed_paths(jsonl: &str) -> HashSet<String> {
+    jsonl
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|report| report.get("status").and_then(|s| s.as_str()).is_some())
+        .filter_map(|report| report.get("path")?.as_str().map(str::to_string))
+        .collect()
+}
