@@ -191,3 +191,28 @@ fn kb_format_lists_every_thread_with_windbg_columns() {
         "{text}"
     );
 }
+
+#[test]
+fn the_work_limit_cuts_a_walk_short_and_says_so() {
+    let dump = shared("minidump-stackwalk/pgo_data/minidumps/windows-x86.dmp");
+    let output = triage(&[
+        "dump",
+        dump.to_str().unwrap(),
+        "--max-walk-work",
+        "300",
+        "--max-frames",
+        "5",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(output.status.code(), Some(0));
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["status"], "partial");
+    assert_eq!(report["error"]["kind"], "work_limit");
+    let threads = report["threads"].as_array().unwrap();
+    assert_eq!(threads.len(), 95, "every thread is still listed");
+    assert!(threads
+        .iter()
+        .all(|t| t["frames"].as_array().unwrap().len() <= 5));
+    assert!(threads.iter().any(|t| t["truncated"] == true));
+}

@@ -59,6 +59,9 @@ struct Walking {
     /// Most frames kept per thread.
     #[arg(long, default_value_t = triage::Limits::default().max_frames_per_thread)]
     max_frames: usize,
+    /// Most candidate frames the walker may examine per dump, over all threads.
+    #[arg(long, default_value_t = triage::Limits::default().max_walk_work)]
+    max_walk_work: usize,
 }
 
 /// Options that decide findings, shared by every command that reports them.
@@ -151,6 +154,7 @@ fn dump_engine(walking: Walking, judging: &Judging) -> Result<Triage, Fatal> {
         .nt_symbol_path_from_env()
         .limits(triage::Limits {
             max_frames_per_thread: walking.max_frames,
+            max_walk_work: walking.max_walk_work,
         })
         .build();
     for entry in triage.unsupported_symbol_entries() {

@@ -31,6 +31,9 @@ pub enum TriageError {
     /// A text input held no call stack.
     #[error("no call stack found in the text")]
     NoStack,
+    /// The walk examined as many candidate frames as the work limit allows.
+    #[error("stack walk stopped after examining {0} candidate frames (work limit)")]
+    WorkLimit(usize),
     /// The dump took longer than a scan's per-dump limit.
     #[error("gave up after {} s", .0.as_secs_f64())]
     Timeout(std::time::Duration),
@@ -52,6 +55,7 @@ impl TriageError {
             TriageError::MissingStream(Stream::ThreadList) => "missing_thread_list",
             TriageError::MissingStream(Stream::ModuleList) => "missing_module_list",
             TriageError::NoStack => "no_stack_found",
+            TriageError::WorkLimit(_) => "work_limit",
             TriageError::Timeout(_) => "timeout",
             TriageError::Panic(_) => "panic",
         }

@@ -27,6 +27,7 @@ pub mod print;
 pub mod rules;
 pub mod scan;
 pub mod symbols;
+pub mod text;
 pub mod walk;
 
 use std::collections::HashSet;
@@ -165,7 +166,10 @@ impl Triage {
     fn report(&self, dump: &Dump) -> Report {
         let mut facts = dump.facts();
         let threads = match walk::walk_threads(dump, &self.symbols, &self.limits) {
-            Ok(threads) => threads,
+            Ok(walked) => {
+                facts.problems.extend(walked.cut_short);
+                walked.threads
+            }
             Err(problem) => {
                 facts.problems.push(problem);
                 Vec::new()

@@ -1,5 +1,7 @@
 //! Stack walking: `minidump-processor` over every thread, turned into the neutral model.
 
+mod budget;
+
 use minidump::{MinidumpThreadList, UnifiedMemoryList};
 use minidump_processor::{ProcessError, ProcessorOptions};
 use minidump_unwind::{FrameTrust, StackFrame};
@@ -15,14 +17,26 @@ pub struct Limits {
     /// Frames kept per thread (inline frames included); the rest is cut and the thread is
     /// marked `truncated`.
     pub max_frames_per_thread: usize,
+    /// Candidate frames the walker may examine in one dump, over all threads. Real dumps
+    /// need a few thousand; a hostile one could need millions.
+    pub max_walk_work: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_frames_per_thread: 1024,
+            max_walk_work: 200_000,
         }
     }
+}
+
+/// The walked threads, and whether a limit cut the walk short.
+pub struct Walked {
+    /// Every thread, innermost frame first.
+    pub threads: Vec<Thread>,
+    /// Set when [`Limits::max_walk_work`] stopped the walk early.
+    pub cut_short: Option<TriageError>,
 }
 
 /// Walks every thread of `dump` with `symbols`, innermost frame first.
@@ -30,12 +44,13 @@ pub fn walk_threads(
     dump: &Dump,
     symbols: &Symbols,
     limits: &Limits,
-) -> Result<Vec<Thread>, TriageError> {
+) -> Result<Walked, TriageError> {
     // Checked first so a damaged thread list is reported as damage, not as absence.
     dump.stream::<MinidumpThreadList>(Stream::ThreadList)?;
+    let provider = budget::Budgeted::new(symbols.provider(), limits.max_walk_work);
     let state = futures_executor::block_on(minidump_processor::process_minidump_with_options(
         &dump.minidump,
-        symbols.provider(),
+        &provider,
         ProcessorOptions::default(),
     ))
     .map_err(|error| match error {
@@ -67,7 +82,12 @@ pub fn walk_threads(
             }
         })
         .collect();
-    Ok(threads)
+    Ok(Walked {
+        threads,
+        cut_short: provider
+            .exhausted()
+            .then_some(TriageError::WorkLimit(limits.max_walk_work)),
+    })
 }
 
 /// Appends `frame`'s inlined calls (innermost first) and then `frame` itself.
