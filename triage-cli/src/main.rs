@@ -1,11 +1,12 @@
 //! `triage`: argument parsing and printing over `triage-lib`. All the work is in the library.
 
-use std::path::PathBuf;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use triage::model::{Report, Status};
-use triage::rules::{read_rule_file, RuleSet};
+use triage::rules::{import_kb, read_rule_file, RuleSet};
 use triage::{print, Triage};
 
 mod scan;
@@ -27,6 +28,16 @@ enum Command {
         file: PathBuf,
         #[command(flatten)]
         walking: Walking,
+        #[command(flatten)]
+        judging: Judging,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Triage call stacks pasted as text (WinDbg, Dr. Watson, LLDB, KB articles, ...).
+    Stacks {
+        /// File to read; `-` or nothing reads standard input.
+        file: Option<PathBuf>,
         #[command(flatten)]
         judging: Judging,
         /// Output format.
@@ -92,6 +103,12 @@ enum RulesAction {
         #[arg(long = "rules", value_name = "FILE|DIR")]
         rules: Vec<PathBuf>,
     },
+    /// Turn Microsoft KB articles into rules and print them as TOML.
+    ImportKb {
+        /// Article text files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Check rule files; errors are printed as FILE:LINE: message and exit with 1.
     Check {
         /// Rule files.
@@ -133,6 +150,15 @@ fn run(command: Command) -> Result<ExitCode, Fatal> {
         } => {
             let triage = dump_engine(walking, &judging)?;
             Ok(emit(&triage.dump_path(&file), format))
+        }
+        Command::Stacks {
+            file,
+            judging,
+            format,
+        } => {
+            let (name, text) = read_text_input(file.as_deref())?;
+            let triage = engine(&judging)?.build();
+            Ok(emit(&triage.stacks(&name, &text), format))
         }
         Command::Scan {
             scan,
@@ -178,6 +204,32 @@ fn load_rules(paths: &[PathBuf]) -> Result<RuleSet, Fatal> {
     Ok(rules)
 }
 
+fn read_text_input(file: Option<&Path>) -> Result<(String, String), Fatal> {
+    match file {
+        None => read_stdin(),
+        Some(path) if path == Path::new("-") => read_stdin(),
+        Some(path) => {
+            let bytes = std::fs::read(path)
+                .map_err(|e| Fatal(format!("cannot read {}: {e}", path.display())))?;
+            Ok((
+                path.display().to_string(),
+                String::from_utf8_lossy(&bytes).into_owned(),
+            ))
+        }
+    }
+}
+
+fn read_stdin() -> Result<(String, String), Fatal> {
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut bytes)
+        .map_err(|e| Fatal(format!("cannot read standard input: {e}")))?;
+    Ok((
+        "-".to_string(),
+        String::from_utf8_lossy(&bytes).into_owned(),
+    ))
+}
+
 /// Prints a report; exit 2 when the input could not be read at all.
 fn emit(report: &Report, format: Format) -> ExitCode {
     let rendered = match format {
@@ -215,6 +267,15 @@ fn rules_command(action: RulesAction) -> Result<ExitCode, Fatal> {
                 .ok_or_else(|| Fatal(format!("no rule {id:?}; see `triage rules list`")))?;
             println!("# from {}", compiled.source.display());
             print!("{}", triage::rules::to_toml(&compiled.rule));
+            Ok(ExitCode::SUCCESS)
+        }
+        RulesAction::ImportKb { files } => {
+            for file in &files {
+                let (name, text) = read_text_input(Some(file))?;
+                let rule = import_kb(&text).map_err(|e| Fatal(format!("{name}: {e}")))?;
+                println!("# imported from {name}");
+                print!("{}", triage::rules::to_toml(&rule));
+            }
             Ok(ExitCode::SUCCESS)
         }
         RulesAction::Check { files } => {

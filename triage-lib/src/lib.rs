@@ -151,6 +151,24 @@ impl Triage {
         self.guarded(name, || Dump::from_bytes(DumpBytes::Owned(bytes)))
     }
 
+    /// Triages call stacks pasted as text; `name` becomes the report's `path`. Text has
+    /// no modules or versions, so `fix_installed` stays unknown.
+    pub fn stacks(&self, name: &str, text: &str) -> Report {
+        let parsed = text::parse_stacks(text);
+        let mut report = if parsed.threads.is_empty() {
+            error_report(&TriageError::NoStack)
+        } else {
+            Report {
+                threads: parsed.threads,
+                ..Report::default()
+            }
+        };
+        report.path = name.to_string();
+        report.unparsed_lines = Some(parsed.unparsed_lines);
+        self.judge(&mut report);
+        report
+    }
+
     /// Runs the whole pipeline with any panic in a dependency turned into an error report.
     fn guarded(&self, name: &str, open: impl FnOnce() -> Result<Dump, TriageError>) -> Report {
         let outcome = catch_unwind(AssertUnwindSafe(|| open().map(|dump| self.report(&dump))));

@@ -23,13 +23,20 @@ pub enum KbImportError {
 
 /// Builds a rule from an article's text.
 pub fn import_kb(article: &str) -> Result<Rule, KbImportError> {
-    let id = capture(article, r"(?i)(?:DOCUMENT\s*:|Article(?:\s+ID)?\s*:)\s*Q?(\d{5,7})")
-        .map(|digits| (format!("Q{digits}"), digits))
-        .ok_or(KbImportError::NoId)?;
+    let id = capture(
+        article,
+        r"(?i)(?:DOCUMENT\s*:|Article(?:\s+ID)?\s*:)\s*Q?(\d{5,7})",
+    )
+    .map(|digits| (format!("Q{digits}"), digits))
+    .ok_or(KbImportError::NoId)?;
     let frames = stack_frames(article).ok_or(KbImportError::NoStack)?;
     let fixed_in = fixed_version(article, &frames);
+    let id_line = Regex::new(r"(?i)^\s*(?:DOCUMENT|Article(?:\s+ID)?)\s*:").expect("valid");
     let title = capture(article, r"(?m)TITLE\s*:\s*(.+?)(?:\s+PRODUCT\s*:|\s*$)")
-        .or_else(|| article.lines().find(|l| !l.trim().is_empty()).map(str::to_string))
+        .or_else(|| {
+            let mut lines = article.lines().map(str::trim).filter(|l| !l.is_empty());
+            lines.find(|l| !id_line.is_match(l)).map(str::to_string)
+        })
         .unwrap_or_default();
     let product = match (
         capture(article, r"(?m)PRODUCT\s*:\s*(.+?)(?:\s+PROD/VER|\s*$)"),
@@ -38,12 +45,19 @@ pub fn import_kb(article: &str) -> Result<Rule, KbImportError> {
         (Some(product), Some(version)) => format!("{product} {version}"),
         (product, _) => product.unwrap_or_default(),
     };
-    let workaround = section(article, "WORKAROUND")
-        .map(|text| cut_at(&text, &["For additional information", "For more information"]));
+    let workaround = section(article, "WORKAROUND").map(|text| {
+        cut_at(
+            &text,
+            &["For additional information", "For more information"],
+        )
+    });
     let resolution = section(article, "RESOLUTION").map(|text| {
         let first = first_sentence(&text);
         match &fixed_in {
-            Some(fixed) => format!("{first} Fixed in {} {} or later.", fixed.module, fixed.version),
+            Some(fixed) => format!(
+                "{first} Fixed in {} {} or later.",
+                fixed.module, fixed.version
+            ),
             None => first,
         }
     });
@@ -80,24 +94,46 @@ fn stack_frames(article: &str) -> Option<Vec<String>> {
     let frames: Vec<String> = thread
         .frames
         .iter()
-        .filter_map(|frame| Some(format!("{}!{}", frame.module.as_ref()?, frame.function.as_ref()?)))
+        .filter_map(|frame| {
+            Some(format!(
+                "{}!{}",
+                frame.module.as_ref()?,
+                frame.function.as_ref()?
+            ))
+        })
         .collect();
     (!frames.is_empty()).then_some(frames)
 }
 
-/// The `| File name | Version |` row for a module on the stack (else the first row).
+/// The fixed file version of a module on the stack (else of the first file listed). KB
+/// file tables come as `| Mapi32.dll | 5.5.2652.85 |` rows (which survive lost line
+/// breaks) or as column lines with a date, version, size and file name.
 fn fixed_version(article: &str, frames: &[String]) -> Option<FixedIn> {
-    let row = Regex::new(r"(?i)\|\s*([\w.-]+\.(?:dll|exe|sys|ocx))\s*\|\s*(\d+(?:\.\d+)+)\s*\|")
-        .expect("valid pattern");
-    let rows: Vec<FixedIn> = row
+    let file = r"([\w.-]+\.(?:dll|exe|sys|ocx))";
+    let version = r"(\d+\.\d+\.\d+(?:\.\d+)?)";
+    let piped = Regex::new(&format!(r"(?i)\|\s*{file}\s*\|\s*{version}\s*\|")).expect("valid");
+    let column = Regex::new(&format!(r"(?im)^.*?\b{version}\b.*?\b{file}\s*$")).expect("valid");
+    let mut rows: Vec<FixedIn> = piped
         .captures_iter(article)
         .map(|c| FixedIn {
             module: c[1].to_string(),
             version: c[2].to_string(),
         })
         .collect();
+    if rows.is_empty() {
+        rows = column
+            .captures_iter(article)
+            .map(|c| FixedIn {
+                module: c[2].to_string(),
+                version: c[1].to_string(),
+            })
+            .collect();
+    }
     let on_stack = |fixed: &&FixedIn| {
-        let stem = fixed.module.rsplit_once('.').map_or(&*fixed.module, |(s, _)| s);
+        let stem = fixed
+            .module
+            .rsplit_once('.')
+            .map_or(&*fixed.module, |(s, _)| s);
         frames.iter().any(|f| {
             f.split('!')
                 .next()
@@ -138,5 +174,58 @@ fn first_sentence(text: &str) -> String {
     match text.find(". ") {
         Some(end) => text[..=end].to_string(),
         None => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::RuleSet;
+
+    #[test]
+    fn the_seed_article_imports_as_the_builtin_rule() {
+        let seed = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/kb/Q269588.txt");
+        let article = std::fs::read_to_string(seed).expect("../shared/kb is beside the repo");
+        let imported = import_kb(&article).unwrap();
+        let builtin = RuleSet::builtin();
+        assert_eq!(imported, builtin.get("Q269588").unwrap().rule);
+    }
+
+    #[test]
+    fn a_multi_line_article_with_a_column_file_table() {
+        let article = "Article ID: 123456 - Last Review: June 1, 2001\n\
+XADM: Store Stops Responding in RtlFreeHeap\n\n\
+SYMPTOMS\n========\n\nThe store may stop responding with this stack:\n\n\
+ChildEBP RetAddr  Args to Child\n\
+0012f0f4 77f8e3ab 00000000 00000000 00000000 NTDLL!RtlFreeHeap+0x1d\n\
+0012f110 0040a1b2 00140000 00000000 00000000 STORE!FreeRowSet+0x2f\n\n\
+CAUSE\n=====\n\nA row set is freed twice.\n\n\
+RESOLUTION\n==========\n\nApply the fix. The English version has these attributes:\n\n\
+   Date      Time   Version      Size     File name\n\
+   -------------------------------------------------\n\
+   6/20/2001 10:12  5.5.2653.12  4,321,000  Store.exe\n\n\
+WORKAROUND\n==========\n\nRestart the service. For more information, see Q1.\n\n\
+STATUS\n======\n\nConfirmed.\n";
+        let rule = import_kb(article).unwrap();
+        assert_eq!(rule.id, "Q123456");
+        assert_eq!(rule.title, "XADM: Store Stops Responding in RtlFreeHeap");
+        let frames: Vec<&str> = rule.frames.iter().map(|f| f.get_ref().as_str()).collect();
+        assert_eq!(frames, ["NTDLL!RtlFreeHeap", "STORE!FreeRowSet"]);
+        let fixed = rule.fixed_in.unwrap().into_inner();
+        assert_eq!(
+            (fixed.module.as_str(), fixed.version.as_str()),
+            ("Store.exe", "5.5.2653.12")
+        );
+        assert_eq!(rule.workaround, "Restart the service.");
+        assert_eq!(rule.cause, "A row set is freed twice.");
+    }
+
+    #[test]
+    fn an_article_without_a_stack_is_refused() {
+        assert_eq!(
+            import_kb("DOCUMENT:Q1234567 no stack here"),
+            Err(KbImportError::NoStack)
+        );
+        assert_eq!(import_kb("no id at all"), Err(KbImportError::NoId));
     }
 }

@@ -3,6 +3,7 @@
 //! The engine knows nothing about any product. A rule file holds `[[rule]]` tables (see the
 //! README for an annotated example); the built-in pack is such a file, compiled in.
 
+mod kb_import;
 mod pattern;
 mod verdict;
 
@@ -13,6 +14,8 @@ use toml::Spanned;
 
 use crate::model::{Finding, FixedIn, NearMiss, Report};
 use pattern::CompiledPattern;
+
+pub use kb_import::{import_kb, KbImportError};
 
 /// The built-in rule files, as `(name, TOML)`.
 const BUILTIN: &[(&str, &str)] = &[("q269588.toml", include_str!("../../rules/q269588.toml"))];
