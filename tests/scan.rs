@@ -254,3 +254,52 @@ fn html_report_is_self_contained_and_links_each_row() {
     assert_eq!(rows, 10);
     assert_eq!(sections, 10);
 }
+
+#[test]
+fn html_report_renders_in_headless_chromium() {
+    let Some(chromium) = common::external_tool("chromium", "TRIAGE_REQUIRE_CHROMIUM") else {
+        return;
+    };
+    let share = share();
+    let out = tempfile::tempdir().unwrap();
+    let html = out.path().join("report.html");
+    scan(&share, &["--html", html.to_str().unwrap()]);
+    let url = format!("file://{}", html.display());
+    let chrome = |extra: &[&str]| {
+        let profile = out.path().join("profile");
+        std::process::Command::new(&chromium)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                &format!("--user-data-dir={}", profile.display()),
+            ])
+            .args(extra)
+            .arg(&url)
+            .output()
+            .expect("chromium runs")
+    };
+    let dom = String::from_utf8(chrome(&["--dump-dom"]).stdout).unwrap();
+    assert!(dom.contains("<svg"), "the chart is in the rendered DOM");
+    assert_eq!(
+        dom.matches("<section id=\"d").count(),
+        10,
+        "a detail section per dump"
+    );
+    let png = out.path().join("report.png");
+    chrome(&[
+        "--window-size=1200,900",
+        &format!("--screenshot={}", png.display()),
+    ]);
+    let bytes = std::fs::read(&png).expect("a screenshot was written");
+    assert!(
+        bytes.starts_with(b"\x89PNG") && bytes.len() > 10_000,
+        "{} bytes",
+        bytes.len()
+    );
+}

@@ -86,3 +86,22 @@ fn is_dump_candidate(path: &Path) -> bool {
     let by_signature = std::fs::read(path).is_ok_and(|bytes| bytes.starts_with(b"MDMP"));
     by_name || by_signature
 }
+
+/// The path of an external tool a test needs, found on PATH. When it is missing the test
+/// is skipped loudly, unless `require_var` is set to `1` (CI sets it, having installed the
+/// tool), in which case the test fails.
+pub fn external_tool(name: &str, require_var: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(name))
+            .find(|path| path.is_file())
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var(require_var).as_deref() != Ok("1"),
+            "{name} is required ({require_var}=1) but not installed"
+        );
+        eprintln!("SKIPPED: {name} not installed (set {require_var}=1 to require it)");
+    }
+    found
+}

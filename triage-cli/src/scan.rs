@@ -66,6 +66,12 @@ enum Frames {
 
 /// Runs the scan; `engine` carries symbols, rules and limits.
 pub fn run(args: ScanArgs, engine: Triage) -> Result<ExitCode, Fatal> {
+    if let Some(missing) = args.paths.iter().find(|path| !path.exists()) {
+        return Err(Fatal(format!(
+            "{}: no such file or directory",
+            missing.display()
+        )));
+    }
     for output in args.output.iter().chain(&args.html) {
         refuse_inside_scanned_tree(output, &args.paths)?;
     }

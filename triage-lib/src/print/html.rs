@@ -8,7 +8,7 @@ use crate::model::Report;
 use crate::scan::Summary;
 
 const STYLE: &str = "body{font:14px system-ui,sans-serif;margin:2em;color:#222}\
-table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}\
+table{border-collapse:collapse;margin:1em 0;max-width:100%}td.path{word-break:break-all;max-width:40em}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}\
 th{background:#f0f0f0}.error{color:#b00}.known{color:#060;font-weight:bold}code,pre{font:12px ui-monospace,monospace}\
 section{border-top:1px solid #ddd;margin-top:1em;padding-top:.5em}";
 
@@ -26,6 +26,26 @@ pub fn html(summary: &Summary, reports: &[Report]) -> String {
         "<h1>Crash triage</h1><p>{} dumps: {} ok, {} partial, {} unreadable; {} other files skipped.</p>",
         summary.dumps, summary.ok, summary.partial, summary.errors, summary.not_dumps
     );
+    out.push_str("<h2>Known issues</h2>");
+    if summary.known_issues.is_empty() {
+        out.push_str("<p>None.</p>");
+    } else {
+        out.push_str("<table><tr><th>rule</th><th>dumps</th><th>fix missing</th><th>fix installed</th><th>version unknown</th><th>probable only</th><th>title</th></tr>");
+        for (rule, tally) in &summary.known_issues {
+            let _ = write!(
+                out,
+                "<tr><td class=\"known\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(rule),
+                tally.dumps,
+                tally.fix_missing,
+                tally.fix_installed,
+                tally.fix_unknown,
+                tally.probable,
+                escape(&tally.title)
+            );
+        }
+        out.push_str("</table>");
+    }
     let mut bars: Vec<(String, usize)> = summary
         .known_issues
         .iter()
@@ -45,7 +65,7 @@ pub fn html(summary: &Summary, reports: &[Report]) -> String {
         let finding = report.findings.first();
         let _ = write!(
             out,
-            "<tr><td>{n}</td><td><a href=\"#d{n}\">{}</a></td><td class=\"{}\">{}</td><td>{}</td><td class=\"known\">{}</td><td>{}</td></tr>",
+            "<tr><td>{n}</td><td class=\"path\"><a href=\"#d{n}\">{}</a></td><td class=\"{}\">{}</td><td>{}</td><td class=\"known\">{}</td><td>{}</td></tr>",
             escape(&report.path),
             if report.error.is_some() { "error" } else { "" },
             status_text(report),
