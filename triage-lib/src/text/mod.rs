@@ -1,0 +1,151 @@
+//! Call stacks pasted as text, read into the neutral [`model`](crate::model).
+//!
+//! People triage from whatever they have: WinDbg `k`/`~*kb`/`!analyze -v` output, a
+//! Dr. Watson log, an LLDB backtrace, minidump-stackwalk output, or a KB article whose
+//! line breaks were lost. [`parse_stacks`] reads any mix of these, one line at a time:
+//! each format's reader gets the line in turn, sections that own whole stretches of text
+//! (`!analyze`, Dr. Watson logs) first, and a token scan for flattened articles last.
+//!
+//! Frames follow the model's WinDbg convention: a caller frame's `address` is its return
+//! address. WinDbg-style rows print that only in the callee's `RetAddr` column, so the
+//! innermost frame of such a stack has an empty `address`: the text does not give it.
+
+mod analyze;
+mod collect;
+mod drwatson;
+mod kb_article;
+mod lldb;
+mod stackwalk;
+mod symbol;
+mod windbg;
+
+use crate::model::Thread;
+use collect::Collector;
+
+/// What a text input held.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ParsedStacks {
+    /// Every stack found, in input order, frames innermost first.
+    pub threads: Vec<Thread>,
+    /// Lines that no reader understood. Known noise (warnings, column headers, prompts,
+    /// blank lines, the rest of an `!analyze` or Dr. Watson log) is not counted.
+    pub unparsed_lines: usize,
+    /// The formats recognized, in order of first appearance, e.g. `windbg` or `lldb`.
+    pub formats: Vec<&'static str>,
+}
+
+/// Parses every stack in `input` (any mix of the supported formats). Never panics, never
+/// fails: lines it does not understand are counted in `unparsed_lines`; known noise lines
+/// are skipped without counting.
+pub fn parse_stacks(input: &str) -> ParsedStacks {
+    if let Some(threads) = stackwalk::parse_json(input) {
+        return ParsedStacks {
+            threads,
+            unparsed_lines: 0,
+            formats: vec![stackwalk::JSON],
+        };
+    }
+    let mut readers = Readers::default();
+    let mut stacks = Collector::default();
+    let mut parsed = ParsedStacks::default();
+    for line in input.lines() {
+        match readers.read(line, &mut stacks) {
+            Read::Stack(format) => {
+                if !parsed.formats.contains(&format) {
+                    parsed.formats.push(format);
+                }
+            }
+            Read::Noise => {}
+            Read::NotMine => parsed.unparsed_lines += 1,
+        }
+    }
+    readers.windbg.finish(&mut stacks);
+    parsed.threads = stacks.finish();
+    parsed
+}
+
+/// How a reader took a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Read {
+    /// The line held a frame or thread header of the named format.
+    Stack(&'static str),
+    /// The line belongs to a known format but holds no frame.
+    Noise,
+    /// The reader does not understand the line.
+    NotMine,
+}
+
+/// One reader per format, with the state each keeps between lines.
+#[derive(Default)]
+struct Readers {
+    windbg: windbg::Windbg,
+    analyze: analyze::Analyze,
+    drwatson: drwatson::DrWatson,
+    machine_readable: stackwalk::MachineReadable,
+}
+
+impl Readers {
+    /// Offers `line` to each reader in turn until one takes it. Sections that own whole
+    /// stretches of text go first, the token scan for flattened articles last.
+    fn read(&mut self, line: &str, stacks: &mut Collector) -> Read {
+        let section = self
+            .windbg
+            .read_parameters(line, stacks)
+            .or_else(|| self.analyze.read(line, stacks))
+            .or_else(|| self.drwatson.read(line, stacks));
+        if section != Read::NotMine {
+            return section;
+        }
+        if is_noise(line) {
+            if line.trim().is_empty() {
+                stacks.end_stack();
+            }
+            return Read::Noise;
+        }
+        self.machine_readable
+            .read(line, stacks)
+            .or_else(|| lldb::read(line, stacks))
+            .or_else(|| self.windbg.read(line, stacks))
+            .or_else(|| kb_article::scan(line, stacks))
+    }
+}
+
+impl Read {
+    /// This reading, or the next reader's when this one did not take the line.
+    fn or_else(self, next_reader: impl FnOnce() -> Read) -> Read {
+        match self {
+            Read::NotMine => next_reader(),
+            taken => taken,
+        }
+    }
+}
+
+/// Lines debuggers print around stacks that never hold a frame.
+fn is_noise(line: &str) -> bool {
+    const PREFIXES: [&str; 4] = ["WARNING:", "***", "DBGHELP:", "Unable to load image"];
+    let text = line.trim();
+    let column_header = text.trim_start_matches(['#', ' ']);
+    text.is_empty()
+        || is_debugger_prompt(text)
+        || PREFIXES.iter().any(|prefix| text.starts_with(prefix))
+        || column_header.starts_with("ChildEBP")
+        || column_header.starts_with("Child-SP")
+}
+
+/// `0:000> ~*kb`, `0:000:x86> kb`, `kd> k`, `1: kd> kb`, `(lldb) bt all`.
+fn is_debugger_prompt(text: &str) -> bool {
+    if text.starts_with("(lldb)") {
+        return true;
+    }
+    let Some((prompt, _command)) = text.split_once('>') else {
+        return false;
+    };
+    let number = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+    let parts: Vec<&str> = prompt.split(':').map(str::trim).collect();
+    match parts.as_slice() {
+        ["kd"] => true,
+        [processor, "kd"] => number(processor),
+        [process, thread] | [process, thread, _] => number(process) && number(thread),
+        _ => false,
+    }
+}
