@@ -20,6 +20,7 @@
 //! );
 //! ```
 
+pub mod classify;
 pub mod dump;
 pub mod error;
 pub mod model;
@@ -40,6 +41,7 @@ pub use error::TriageError;
 pub use model::Report;
 pub use walk::Limits;
 
+use classify::Classifier;
 use dump::{Dump, DumpBytes};
 use model::{Status, SymbolState};
 use rules::RuleSet;
@@ -50,6 +52,7 @@ use symbols::{parse_search_path, Symbols};
 pub struct Triage {
     symbols: Symbols,
     rules: RuleSet,
+    classifier: Classifier,
     limits: Limits,
     explain: bool,
     unsupported_symbol_entries: Vec<String>,
@@ -60,6 +63,7 @@ pub struct Triage {
 pub struct TriageBuilder {
     symbol_paths: Vec<String>,
     rules: RuleSet,
+    classifier: Classifier,
     limits: Limits,
     explain: bool,
 }
@@ -69,6 +73,7 @@ impl Default for TriageBuilder {
         TriageBuilder {
             symbol_paths: Vec::new(),
             rules: RuleSet::builtin(),
+            classifier: Classifier::builtin(),
             limits: Limits::default(),
             explain: false,
         }
@@ -97,6 +102,13 @@ impl TriageBuilder {
         self
     }
 
+    /// Replaces the frame lists behind class, signature and blame (by default the
+    /// built-in lists, [`Classifier::builtin`]).
+    pub fn classifier(mut self, classifier: Classifier) -> Self {
+        self.classifier = classifier;
+        self
+    }
+
     /// Also reports rules that matched only part of their pattern (`near_misses`).
     pub fn explain(mut self, explain: bool) -> Self {
         self.explain = explain;
@@ -115,6 +127,7 @@ impl TriageBuilder {
         Triage {
             symbols: Symbols::new(search_path.sources),
             rules: self.rules,
+            classifier: self.classifier,
             explain: self.explain,
             limits: self.limits,
             unsupported_symbol_entries: search_path.unsupported,
@@ -230,9 +243,14 @@ impl Triage {
         report
     }
 
-    /// Runs the rules over a finished report.
+    /// Runs the rules and the classifier over a finished report.
     fn judge(&self, report: &mut Report) {
         report.findings = self.rules.evaluate(report);
+        let classification = self.classifier.classify(report);
+        report.class = Some(classification.class);
+        report.signature = classification.signature;
+        report.bucket = classification.bucket;
+        report.blame = classification.blame;
         if self.explain {
             report.near_misses = self.rules.near_misses(report);
         }

@@ -28,6 +28,19 @@ pub struct Report {
     pub threads: Vec<Thread>,
     /// Known issues whose pattern the threads show.
     pub findings: Vec<Finding>,
+    /// What kind of crash this is; `null` when the input could not be read.
+    #[serde(default)]
+    pub class: Option<CrashClass>,
+    /// Stable name of the crash, `frame | frame | ...`, for bucketing crashes that no rule
+    /// knows; `null` without frames.
+    #[serde(default)]
+    pub signature: Option<String>,
+    /// WinDbg-style `FAILURE_BUCKET_ID`: `<CLASS>_<code>_<module>!<function>`.
+    #[serde(default)]
+    pub bucket: Option<String>,
+    /// The frame to look at first, and why.
+    #[serde(default)]
+    pub blame: Option<Blame>,
     /// Text input only: lines that were not understood as stack frames or known noise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unparsed_lines: Option<usize>,
@@ -227,6 +240,60 @@ pub struct FixedIn {
     pub module: String,
     /// First fixed file version, e.g. `5.5.2652.85`.
     pub version: String,
+}
+
+/// Kind of crash, read from the exception record and the faulting frames.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum CrashClass {
+    /// Access violation in the first 64 KiB: a NULL pointer plus a field offset.
+    NullDereference,
+    /// Reading an address that is not mapped or not readable.
+    ReadAccessViolation,
+    /// Writing an address that is not mapped or not writable.
+    WriteAccessViolation,
+    /// Executing non-executable memory (DEP, access type 8).
+    ExecuteAccessViolation,
+    /// An access violation whose access type the dump did not record.
+    AccessViolation,
+    /// A fault inside heap code, or `STATUS_HEAP_CORRUPTION` (0xc0000374).
+    HeapCorruption,
+    /// `STATUS_STACK_OVERFLOW` (0xc00000fd).
+    StackExhaustion,
+    /// A breakpoint instruction (0x80000003, or 0x4000001f under WoW64).
+    Breakpoint,
+    /// A C runtime or system call rejected an argument (0xc000000d, 0xc0000417).
+    InvalidParameter,
+    /// `__fastfail` or a /GS stack cookie check (0xc0000409).
+    FastFail,
+    /// An uncaught C++ exception (0xe06d7363).
+    CppException,
+    /// None of the above, or no exception recorded.
+    Unknown,
+}
+
+impl std::fmt::Display for CrashClass {
+    /// The JSON spelling, e.g. `null_dereference`, so text and JSON never disagree.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let value = serde_json::to_value(self).map_err(|_| std::fmt::Error)?;
+        f.write_str(value.as_str().unwrap_or_default())
+    }
+}
+
+/// The frame a developer should look at first.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Blame {
+    /// Thread the frame is on (the crashing thread, else the first one).
+    pub thread_id: u32,
+    /// The frame's `index` in that thread.
+    pub frame: usize,
+    /// Its module, when known.
+    pub module: Option<String>,
+    /// Its function, as the frame names it, when symbolized.
+    pub function: Option<String>,
+    /// Why this frame, when blaming it is not the whole story (heap corruption).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// A rule that matched part of its pattern on some thread, for `--explain`.

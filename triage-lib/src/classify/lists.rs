@@ -1,0 +1,282 @@
+//! The frame lists that steer signatures and blame: data files of `MODULE!FUNCTION` globs.
+//!
+//! A list file is TOML with up to four arrays, `skip`, `prefix`, `sentinel` and `allocator`
+//! (see the README). The built-in lists are such files, compiled in; users add entries with
+//! more files, never by editing code.
+
+use std::path::{Path, PathBuf};
+
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::signature::normalize_function;
+use crate::model::Frame;
+use crate::rules::Diagnostic;
+
+/// The built-in list files, as `(name, TOML)`.
+const BUILTIN: &[(&str, &str)] = &[
+    ("skip.toml", include_str!("../../classify/skip.toml")),
+    ("prefix.toml", include_str!("../../classify/prefix.toml")),
+    (
+        "sentinel.toml",
+        include_str!("../../classify/sentinel.toml"),
+    ),
+    (
+        "allocator.toml",
+        include_str!("../../classify/allocator.toml"),
+    ),
+];
+
+/// List files failed to load; every problem found is listed.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+pub struct ListError(pub Vec<Diagnostic>);
+
+/// The on-disk shape of a list file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListFile {
+    #[serde(default)]
+    skip: Vec<Spanned<String>>,
+    #[serde(default)]
+    prefix: Vec<Spanned<String>>,
+    #[serde(default)]
+    sentinel: Vec<Spanned<String>>,
+    #[serde(default)]
+    allocator: Vec<Spanned<String>>,
+}
+
+/// One list: its globs as written, and compiled into one set.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct FrameList {
+    globs: Vec<String>,
+    set: GlobSet,
+}
+
+impl FrameList {
+    /// Whether a symbolized frame matches an entry. The module matches with or without its
+    /// extension (`ntdll!...` fits `ntdll.dll`); unsymbolized frames match nothing.
+    pub(crate) fn matches(&self, frame: &Frame) -> bool {
+        let (Some(module), Some(function)) = (&frame.module, &frame.function) else {
+            return false;
+        };
+        let function = normalize_function(function);
+        let stem = module
+            .rsplit_once('.')
+            .map_or(module.as_str(), |(stem, _)| stem);
+        self.set.is_match(format!("{module}!{function}"))
+            || self.set.is_match(format!("{stem}!{function}"))
+    }
+
+    /// Adds checked entries and recompiles the set.
+    fn extend(&mut self, globs: Vec<String>) {
+        self.globs.extend(globs);
+        let mut builder = GlobSetBuilder::new();
+        for text in &self.globs {
+            builder.add(glob(text).expect("entries are checked before they are added"));
+        }
+        self.set = builder.build().expect("checked globs always build a set");
+    }
+}
+
+/// The four lists a [`super::Classifier`] consults.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Lists {
+    /// Frames passed over as if absent: waits, exception dispatch.
+    pub(crate) skip: FrameList,
+    /// Frames kept in a signature that do not end it: asserts, memcpy.
+    pub(crate) prefix: FrameList,
+    /// Frames a signature starts at wherever they are on the stack: `_purecall`.
+    pub(crate) sentinel: FrameList,
+    /// Heap code and its wrappers: a fault there is heap corruption.
+    pub(crate) allocator: FrameList,
+}
+
+impl Lists {
+    /// The built-in lists.
+    pub(crate) fn builtin() -> Lists {
+        let mut lists = Lists::default();
+        for (name, text) in BUILTIN {
+            lists
+                .add_text(text, Path::new(&format!("builtin:{name}")))
+                .expect("built-in lists are checked by the test suite");
+        }
+        lists
+    }
+
+    /// Whether a signature that reached `frame` goes on past it: prefix frames, and
+    /// allocator and sentinel frames, which explain a crash only together with their caller.
+    pub(crate) fn continues_signature(&self, frame: &Frame) -> bool {
+        self.prefix.matches(frame) || self.allocator.matches(frame) || self.sentinel.matches(frame)
+    }
+
+    /// Adds the entries of a `.toml` file, or of every `.toml` file in a directory (sorted).
+    /// Nothing is added from a file with errors.
+    pub(crate) fn load(&mut self, path: &Path) -> Result<(), ListError> {
+        let mut problems = Vec::new();
+        for file in list_files(path)? {
+            let added = std::fs::read_to_string(&file)
+                .map_err(|e| ListError(vec![whole_file(&file, format!("cannot read: {e}"))]))
+                .and_then(|text| self.add_text(&text, &file));
+            if let Err(ListError(mut found)) = added {
+                problems.append(&mut found);
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ListError(problems))
+        }
+    }
+
+    /// Parses list-file text and adds its entries; `file` only labels diagnostics.
+    pub(crate) fn add_text(&mut self, text: &str, file: &Path) -> Result<(), ListError> {
+        let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
+        let diagnostic = |offset: usize, message: String| Diagnostic {
+            file: file.to_path_buf(),
+            line: line_of(offset),
+            message,
+        };
+        let parsed: ListFile = toml::from_str(text).map_err(|error| {
+            let offset = error.span().map_or(0, |span| span.start);
+            ListError(vec![diagnostic(offset, error.message().to_string())])
+        })?;
+        let entries = [
+            parsed.skip,
+            parsed.prefix,
+            parsed.sentinel,
+            parsed.allocator,
+        ];
+        let problems: Vec<Diagnostic> = entries
+            .iter()
+            .flatten()
+            .filter_map(|entry| {
+                check(entry.get_ref())
+                    .err()
+                    .map(|message| diagnostic(entry.span().start, message))
+            })
+            .collect();
+        if !problems.is_empty() {
+            return Err(ListError(problems));
+        }
+        let [skip, prefix, sentinel, allocator]: [Vec<String>; 4] =
+            entries.map(|list| list.into_iter().map(Spanned::into_inner).collect());
+        self.skip.extend(skip);
+        self.prefix.extend(prefix);
+        self.sentinel.extend(sentinel);
+        self.allocator.extend(allocator);
+        Ok(())
+    }
+}
+
+/// An entry must be `MODULE!FUNCTION` with both parts non-empty and a valid glob.
+fn check(text: &str) -> Result<(), String> {
+    text.split_once('!')
+        .filter(|(module, function)| !module.is_empty() && !function.is_empty())
+        .ok_or_else(|| format!("{text:?} is not MODULE!FUNCTION"))?;
+    glob(text).map(drop)
+}
+
+/// A case-insensitive glob in which `*` also crosses `/` (it is a name, not a path).
+fn glob(text: &str) -> Result<globset::Glob, String> {
+    GlobBuilder::new(text)
+        .case_insensitive(true)
+        .literal_separator(false)
+        .build()
+        .map_err(|e| format!("bad glob {text:?}: {e}"))
+}
+
+fn whole_file(file: &Path, message: String) -> Diagnostic {
+    Diagnostic {
+        file: file.to_path_buf(),
+        line: 0,
+        message,
+    }
+}
+
+fn list_files(path: &Path) -> Result<Vec<PathBuf>, ListError> {
+    if !path.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let entries =
+        std::fs::read_dir(path).map_err(|e| ListError(vec![whole_file(path, e.to_string())]))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|ext| ext == "toml"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(module: &str, function: Option<&str>) -> Frame {
+        Frame {
+            module: Some(module.to_string()),
+            function: function.map(str::to_string),
+            module_offset: Some("0x10".to_string()),
+            ..Frame::default()
+        }
+    }
+
+    #[test]
+    fn entries_match_case_insensitively_with_or_without_extension() {
+        let mut lists = Lists::default();
+        let text = "skip = [\"NTDLL!ZwWaitFor*\"]\nallocator = [\"*!operator new*\"]\n";
+        lists.add_text(text, Path::new("t.toml")).unwrap();
+        assert!(lists
+            .skip
+            .matches(&frame("ntdll.dll", Some("zwwaitforsingleobject"))));
+        assert!(lists
+            .skip
+            .matches(&frame("NTDLL", Some("ZwWaitForMultipleObjects"))));
+        assert!(!lists
+            .skip
+            .matches(&frame("kernel32.dll", Some("ZwWaitForSingleObject"))));
+        assert!(
+            lists
+                .allocator
+                .matches(&frame("msvcr90.dll", Some("operator new(unsigned int)"))),
+            "entries match the normalized name, without arguments"
+        );
+        assert!(!lists.skip.matches(&frame("ntdll.dll", None)));
+        assert!(!lists
+            .prefix
+            .matches(&frame("ntdll.dll", Some("ZwWaitForSingleObject"))));
+    }
+
+    #[test]
+    fn bad_entries_are_reported_by_line_and_nothing_is_added() {
+        let mut lists = Lists::default();
+        let text = "prefix = [\n  \"a!b\",\n  \"no-bang\",\n  \"x![z\",\n]\n";
+        let ListError(problems) = lists.add_text(text, Path::new("bad.toml")).unwrap_err();
+        let lines: Vec<usize> = problems.iter().map(|p| p.line).collect();
+        assert_eq!(lines, [3, 4]);
+        assert!(problems[0].to_string().starts_with("bad.toml:3: "));
+        assert!(!lists.prefix.matches(&frame("a", Some("b"))));
+
+        let ListError(unknown) = lists
+            .add_text("skip = []\nskp = [\"a!b\"]\n", Path::new("k.toml"))
+            .unwrap_err();
+        assert_eq!(unknown[0].line, 2, "{}", unknown[0]);
+    }
+
+    #[test]
+    fn loading_a_directory_adds_to_the_builtin_lists() {
+        let dir = std::env::temp_dir().join(format!("triage-lists-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("mine.toml"), "skip = [\"myapp!LogAndWait\"]\n").unwrap();
+        std::fs::write(dir.join("notes.txt"), "not a list").unwrap();
+        let mut lists = Lists::builtin();
+        let loaded = lists.load(&dir);
+        std::fs::remove_dir_all(&dir).unwrap();
+        loaded.unwrap();
+        assert!(lists.skip.matches(&frame("myapp.exe", Some("LogAndWait"))));
+        assert!(lists
+            .skip
+            .matches(&frame("ntdll.dll", Some("NtWaitForSingleObject"))));
+    }
+}
