@@ -31,6 +31,13 @@ pub fn text(report: &Report) -> String {
         }
         None => out.push_str("  crash: none recorded\n"),
     }
+    if let Some(class) = report.class {
+        let signature = report.signature.as_deref().unwrap_or("none");
+        let _ = writeln!(out, "  class: {class}  signature: {signature}");
+    }
+    if let Some(note) = report.blame.as_ref().and_then(|blame| blame.note.as_ref()) {
+        let _ = writeln!(out, "    {note}");
+    }
     if report.findings.is_empty() {
         out.push_str("  known issues: none\n");
     }
