@@ -68,3 +68,24 @@ impl DrWatson {
         Read::Noise
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xp_thread_header_and_fault_marker() {
+        let log = "*----> State Dump for Thread Id 0xbf4 <----*\n\
+                   FAULT ->77f6f9d8 8b4604           mov     eax,[esi+0x4]\n\
+                   FramePtr ReturnAd Param#1  Param#2  Param#3  Param#4  Function Name\n\
+                   0514efcc 77f640fc 04930000 40530000 0514eff8 00000000 ntdll!RtlpFindAndCommitPages\n";
+        let mut reader = DrWatson::default();
+        let mut stacks = Collector::default();
+        for line in log.lines() {
+            assert_ne!(reader.read(line, &mut stacks), Read::NotMine, "{line}");
+        }
+        let threads = stacks.finish();
+        assert_eq!((threads[0].thread_id, threads[0].crashed), (0xbf4, true));
+        assert_eq!(threads[0].frames.len(), 1);
+    }
+}

@@ -106,6 +106,8 @@ pub(super) fn parse_json(input: &str) -> Option<Vec<Thread>> {
         return None;
     }
     let document: Value = serde_json::from_str(input).ok()?;
+    // `crash_info` tells this schema from other JSON with threads, such as triage's own.
+    document.get("crash_info")?;
     let threads = document.get("threads")?.as_array()?;
     let crashed = document
         .pointer("/crash_info/crashing_thread")
@@ -208,4 +210,47 @@ fn json_source(frame: &Value) -> Option<String> {
         Some(line) => format!("{file}:{line}"),
         None => file.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn machine_readable_offset_follows_what_the_frame_has() {
+        let with_source = machine_frame("app.exe", "main", "c:\\app.cc", "65", Some(5));
+        assert_eq!(
+            (with_source.offset, with_source.source.as_deref()),
+            (None, Some("c:\\app.cc:65"))
+        );
+        let with_function = machine_frame("kernel32.dll", "BaseProcessStart", "", "", Some(0x23));
+        assert_eq!(with_function.offset.as_deref(), Some("0x23"));
+        let module_only = machine_frame("kernel32.dll", "", "", "", Some(0x16fd7));
+        assert_eq!(module_only.module_offset.as_deref(), Some("0x16fd7"));
+        let bare = machine_frame("", "", "", "", Some(0x7c816fd7));
+        assert_eq!((bare.address.as_str(), bare.module), ("0x7c816fd7", None));
+    }
+
+    #[test]
+    fn json_without_the_stackwalk_schema_is_not_read() {
+        assert!(parse_json(r#"{"threads": [{"thread_id": 1, "frames": []}]}"#).is_none());
+        assert!(parse_json("{ not json").is_none());
+    }
+
+    #[test]
+    fn caller_addresses_move_back_by_the_call_length() {
+        let document = r#"{"crash_info": {"crashing_thread": 0},
+            "system_info": {"cpu_arch": "arm64"},
+            "threads": [{"thread_id": 7, "frames": [
+                {"offset": "0x1000", "trust": "context"},
+                {"offset": "0x2003", "function_offset": "0x13", "trust": "cfi"}]}]}"#;
+        let threads = parse_json(document).unwrap();
+        let frames = &threads[0].frames;
+        assert_eq!(
+            (frames[0].address.as_str(), frames[1].address.as_str()),
+            ("0x1000", "0x2007")
+        );
+        assert_eq!(frames[1].offset.as_deref(), Some("0x17"));
+        assert!(threads[0].crashed);
+    }
 }
