@@ -154,6 +154,13 @@ impl RuleSet {
         }
     }
 
+    /// Adds every rule of rule-file text, for programs that keep a rule inline rather
+    /// than in a file; `label` stands for the file name in diagnostics and `source`.
+    pub fn add_toml(&mut self, text: &str, label: &str) -> Result<(), RuleError> {
+        self.extend(parse_rules(text, Path::new(label))?);
+        Ok(())
+    }
+
     fn extend(&mut self, rules: Vec<CompiledRule>) {
         for rule in rules {
             self.rules.retain(|known| known.rule.id != rule.rule.id);
@@ -412,6 +419,22 @@ version = "5.5.2652.85"
             }],
             ..Report::default()
         }
+    }
+
+    #[test]
+    fn inline_rules_join_the_set_and_are_checked_like_files() {
+        let mut set = RuleSet::builtin();
+        set.add_toml(RULE, "inline").unwrap();
+        assert!(set.get("Q269588").is_some());
+        assert_eq!(set.get("t1").unwrap().source, Path::new("inline"));
+
+        let broken = "[[rule]]\nid = \"T2\"\ntitle = \"bad\"\nframes = [\"NTDLL\"]\n";
+        let RuleError(problems) = set.add_toml(broken, "inline").unwrap_err();
+        assert_eq!(
+            problems[0].to_string(),
+            "inline:4: \"NTDLL\" is not MODULE!FUNCTION"
+        );
+        assert!(set.get("T2").is_none());
     }
 
     #[test]
