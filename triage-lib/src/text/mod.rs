@@ -9,6 +9,10 @@
 //! Frames follow the model's WinDbg convention: a caller frame's `address` is its return
 //! address. WinDbg-style rows print that only in the callee's `RetAddr` column, so the
 //! innermost frame of such a stack has an empty `address`: the text does not give it.
+//!
+//! A stack ends at a blank line or a thread header; frames after that start a new thread.
+//! A line that no reader understands is counted but does not end the stack, so one odd
+//! row does not split a thread in two.
 
 mod analyze;
 mod collect;

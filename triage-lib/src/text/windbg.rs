@@ -21,6 +21,8 @@ struct WrappedCall {
     row: String,
     /// The parameter lines so far, joined with spaces.
     parameters: String,
+    /// Parentheses still open: the call's own and any a parameter type opened.
+    unclosed: usize,
 }
 
 impl Windbg {
@@ -38,8 +40,14 @@ impl Windbg {
             call.parameters.push(' ');
         }
         call.parameters.push_str(line.trim());
-        let opened = 1 + call.parameters.matches('(').count();
-        if call.parameters.matches(')').count() >= opened {
+        for c in line.chars() {
+            match c {
+                '(' => call.unclosed += 1,
+                ')' => call.unclosed = call.unclosed.saturating_sub(1),
+                _ => {}
+            }
+        }
+        if call.unclosed == 0 {
             let row = format!("{}({}", call.row, call.parameters);
             self.wrapped_call = None;
             if let Some((frame, returns_to)) = parse_row(&row) {
@@ -69,6 +77,7 @@ impl Windbg {
                 self.wrapped_call = Some(WrappedCall {
                     row: row.to_string(),
                     parameters: String::new(),
+                    unclosed: 1,
                 });
                 return Read::Stack(FORMAT);
             }
