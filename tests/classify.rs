@@ -155,3 +155,34 @@ fn one_crash_gets_one_signature_across_threads_and_builds() {
     assert_ne!(heap.1, null_read.1);
     assert_ne!(classification(dir, "heap_other_callers").1, heap.1);
 }
+
+#[test]
+fn user_signature_lists_extend_the_builtin_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    triage_corpus::generate(dir.path()).unwrap();
+    let dump = dir.path().join("plain_av.dmp");
+    let symbols = dir.path().join("symbols");
+    let (before, _) = dump_json(&dump, &[&symbols]);
+    assert!(before["signature"]
+        .as_str()
+        .unwrap()
+        .starts_with("HrLoadRoutingEntry"));
+    let lists = dir.path().join("skip.toml");
+    std::fs::write(&lists, "skip = [\"emsmta!HrLoadRoutingEntry\"]\n").unwrap();
+    let output = triage(&[
+        "dump",
+        dump.to_str().unwrap(),
+        "--symbols",
+        symbols.to_str().unwrap(),
+        "--signature-lists",
+        lists.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let after: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(after["signature"]
+        .as_str()
+        .unwrap()
+        .starts_with("MtaRoutingThread"));
+    assert_eq!(after["class"], before["class"]);
+}

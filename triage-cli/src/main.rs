@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use triage::classify::Classifier;
 use triage::model::{Report, Status};
 use triage::rules::{import_kb, read_rule_file, RuleSet};
 use triage::{print, Triage};
@@ -85,6 +86,10 @@ struct Judging {
     /// Also show rules that matched only part of their pattern, and what was missing.
     #[arg(long)]
     explain: bool,
+    /// Extra skip/prefix/sentinel/allocator list file or directory for crash signatures.
+    /// Repeatable; adds to the built-in lists.
+    #[arg(long = "signature-lists", value_name = "FILE|DIR")]
+    signature_lists: Vec<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -189,10 +194,15 @@ fn dump_engine(walking: Walking, judging: &Judging) -> Result<Triage, Fatal> {
     Ok(triage)
 }
 
-/// A builder with the built-in rules plus `--rules`, and `--explain`.
+/// A builder with the built-in rules and signature lists plus the user's, and `--explain`.
 fn engine(judging: &Judging) -> Result<triage::TriageBuilder, Fatal> {
+    let mut classifier = Classifier::builtin();
+    for path in &judging.signature_lists {
+        classifier.load(path).map_err(|e| Fatal(e.to_string()))?;
+    }
     Ok(Triage::builder()
         .rules(load_rules(&judging.rules)?)
+        .classifier(classifier)
         .explain(judging.explain))
 }
 
@@ -230,6 +240,19 @@ fn read_stdin() -> Result<(String, String), Fatal> {
     ))
 }
 
+/// Prints a line to standard output. A closed pipe (`triage ... | head`) ends the
+/// program quietly, as it does for other Unix tools.
+fn say(text: impl std::fmt::Display) {
+    use std::io::Write;
+    if let Err(error) = writeln!(std::io::stdout().lock(), "{text}") {
+        if error.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("triage: cannot write to standard output: {error}");
+        std::process::exit(2);
+    }
+}
+
 /// Prints a report; exit 2 when the input could not be read at all.
 fn emit(report: &Report, format: Format) -> ExitCode {
     let rendered = match format {
@@ -237,7 +260,7 @@ fn emit(report: &Report, format: Format) -> ExitCode {
         Format::Text => print::text(report),
         Format::Kb => print::kb(report),
     };
-    println!("{}", rendered.trim_end());
+    say(rendered.trim_end());
     if let Some(error) = &report.error {
         eprintln!(
             "triage: {}: {} ({})",
@@ -256,7 +279,7 @@ fn rules_command(action: RulesAction) -> Result<ExitCode, Fatal> {
         RulesAction::List { rules } => {
             for compiled in load_rules(&rules)?.rules() {
                 let rule = &compiled.rule;
-                println!("{}\t{}\t{}", rule.id, rule.product, rule.title);
+                say(format!("{}\t{}\t{}", rule.id, rule.product, rule.title));
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -265,16 +288,16 @@ fn rules_command(action: RulesAction) -> Result<ExitCode, Fatal> {
             let compiled = rules
                 .get(&id)
                 .ok_or_else(|| Fatal(format!("no rule {id:?}; see `triage rules list`")))?;
-            println!("# from {}", compiled.source.display());
-            print!("{}", triage::rules::to_toml(&compiled.rule));
+            say(format!("# from {}", compiled.source.display()));
+            say(triage::rules::to_toml(&compiled.rule).trim_end());
             Ok(ExitCode::SUCCESS)
         }
         RulesAction::ImportKb { files } => {
             for file in &files {
                 let (name, text) = read_text_input(Some(file))?;
                 let rule = import_kb(&text).map_err(|e| Fatal(format!("{name}: {e}")))?;
-                println!("# imported from {name}");
-                print!("{}", triage::rules::to_toml(&rule));
+                say(format!("# imported from {name}"));
+                say(triage::rules::to_toml(&rule).trim_end());
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -282,7 +305,7 @@ fn rules_command(action: RulesAction) -> Result<ExitCode, Fatal> {
             let mut failed = false;
             for file in &files {
                 match read_rule_file(file) {
-                    Ok(rules) => println!("{}: {} rule(s) ok", file.display(), rules.len()),
+                    Ok(rules) => say(format!("{}: {} rule(s) ok", file.display(), rules.len())),
                     Err(error) => {
                         failed = true;
                         eprintln!("{error}");

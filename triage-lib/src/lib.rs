@@ -45,7 +45,7 @@ use classify::Classifier;
 use dump::{Dump, DumpBytes};
 use model::{Status, SymbolState};
 use rules::RuleSet;
-use symbols::{parse_search_path, Symbols};
+use symbols::{parse_search_path, SymbolSource, Symbols};
 
 /// A configured triage engine. Build one with [`Triage::builder`] and reuse it: symbol
 /// files are parsed once and shared by every dump it triages.
@@ -61,7 +61,8 @@ pub struct Triage {
 /// Collects symbol locations and limits for a [`Triage`].
 #[derive(Debug)]
 pub struct TriageBuilder {
-    symbol_paths: Vec<String>,
+    symbol_sources: Vec<Box<dyn SymbolSource>>,
+    unsupported_symbol_entries: Vec<String>,
     rules: RuleSet,
     classifier: Classifier,
     limits: Limits,
@@ -71,7 +72,8 @@ pub struct TriageBuilder {
 impl Default for TriageBuilder {
     fn default() -> Self {
         TriageBuilder {
-            symbol_paths: Vec::new(),
+            symbol_sources: Vec::new(),
+            unsupported_symbol_entries: Vec::new(),
             rules: RuleSet::builtin(),
             classifier: Classifier::builtin(),
             limits: Limits::default(),
@@ -83,8 +85,17 @@ impl Default for TriageBuilder {
 impl TriageBuilder {
     /// Adds a symbol search entry: a directory, or a `;`-separated list in
     /// `_NT_SYMBOL_PATH` syntax. Searched in the order added.
-    pub fn symbol_path(mut self, entry: impl Into<String>) -> Self {
-        self.symbol_paths.push(entry.into());
+    pub fn symbol_path(mut self, entry: impl AsRef<str>) -> Self {
+        let parsed = parse_search_path([entry.as_ref()]);
+        self.symbol_sources.extend(parsed.sources);
+        self.unsupported_symbol_entries.extend(parsed.unsupported);
+        self
+    }
+
+    /// Adds a symbol source of the embedding program's own (a database, an archive, ...),
+    /// searched after the ones added before it.
+    pub fn symbol_source(mut self, source: Box<dyn SymbolSource>) -> Self {
+        self.symbol_sources.push(source);
         self
     }
 
@@ -123,14 +134,13 @@ impl TriageBuilder {
 
     /// Builds the engine.
     pub fn build(self) -> Triage {
-        let search_path = parse_search_path(self.symbol_paths.iter().map(String::as_str));
         Triage {
-            symbols: Symbols::new(search_path.sources),
+            symbols: Symbols::new(self.symbol_sources),
             rules: self.rules,
             classifier: self.classifier,
             explain: self.explain,
             limits: self.limits,
-            unsupported_symbol_entries: search_path.unsupported,
+            unsupported_symbol_entries: self.unsupported_symbol_entries,
         }
     }
 }

@@ -94,11 +94,12 @@ fn stack_frames(article: &str) -> Option<Vec<String>> {
     let frames: Vec<String> = thread
         .frames
         .iter()
+        // Names are matched as globs; C++ names such as `operator[]` must stay literal.
         .filter_map(|frame| {
+            let module = globset::escape(frame.module.as_ref()?);
             Some(format!(
-                "{}!{}",
-                frame.module.as_ref()?,
-                frame.function.as_ref()?
+                "{module}!{}",
+                globset::escape(frame.function.as_ref()?)
             ))
         })
         .collect();
