@@ -2,7 +2,6 @@
 
 use std::fmt::Write;
 
-use super::{frame_symbol, ModuleStyle};
 use crate::model::Report;
 use crate::scan::Summary;
 
@@ -51,7 +50,7 @@ pub fn csv_record(report: &Report) -> [String; 7] {
             .as_ref()
             .map(|c| c.code.clone())
             .unwrap_or_default(),
-        top_signature(report),
+        report.signature.clone().unwrap_or_default(),
         findings.join(" "),
         fix.join(" "),
         report
@@ -60,15 +59,6 @@ pub fn csv_record(report: &Report) -> [String; 7] {
             .map(|e| format!("{}: {}", e.kind, e.message))
             .unwrap_or_default(),
     ]
-}
-
-/// The crashing thread's innermost frame, named as in text output.
-fn top_signature(report: &Report) -> String {
-    report
-        .crashing_thread()
-        .and_then(|thread| thread.frames.first())
-        .map(|frame| frame_symbol(frame, ModuleStyle::FileName))
-        .unwrap_or_default()
 }
 
 /// The summary for a terminal.

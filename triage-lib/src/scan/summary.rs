@@ -114,13 +114,8 @@ fn top_buckets(counts: &BTreeMap<String, usize>) -> Vec<Bucket> {
     buckets
 }
 
-/// The grouping key of a crash no rule explains.
+/// The grouping key of a crash no rule explains: its signature (stable across builds and
+/// addresses), else its bucket id.
 fn unknown_bucket(report: &Report) -> Option<String> {
-    let crash = report.crash.as_ref()?;
-    let top = report
-        .crashing_thread()
-        .and_then(|thread| thread.frames.first())
-        .map(|frame| crate::print::frame_symbol(frame, crate::print::ModuleStyle::FileName))
-        .unwrap_or_default();
-    Some(format!("{} {top}", crash.reason))
+    report.signature.clone().or_else(|| report.bucket.clone())
 }
