@@ -61,10 +61,12 @@ fn lines(jsonl: &str) -> BTreeSet<String> {
 }
 
 fn reports(jsonl: &str) -> Vec<Value> {
-    jsonl
+    let reports: Vec<Value> = jsonl
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+        .collect();
+    reports.iter().for_each(common::assert_valid_report);
+    reports
 }
 
 #[test]

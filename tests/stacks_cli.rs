@@ -28,7 +28,9 @@ fn stacks_json(input: &str) -> (Value, std::process::Output) {
         .unwrap();
     let output = child.wait_with_output().unwrap();
     common::assert_no_panic(&output);
-    (serde_json::from_slice(&output.stdout).unwrap(), output)
+    let report = serde_json::from_slice(&output.stdout).unwrap();
+    common::assert_valid_report(&report);
+    (report, output)
 }
 
 #[test]
@@ -36,6 +38,7 @@ fn the_seed_article_is_q269588_confirmed_with_unknown_fix_status() {
     let output = triage(&["stacks", seed().to_str().unwrap(), "--format", "json"]);
     assert_eq!(output.status.code(), Some(0));
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    common::assert_valid_report(&report);
     let finding = &report["findings"][0];
     assert_eq!(finding["rule"], "Q269588");
     assert_eq!(finding["confidence"], "confirmed");

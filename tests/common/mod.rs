@@ -48,7 +48,22 @@ pub fn dump_json(dump: &Path, symbols: &[&Path]) -> (Value, Output) {
             String::from_utf8_lossy(&output.stdout)
         )
     });
+    assert_valid_report(&report);
     (report, output)
+}
+
+/// Fails unless `report` follows the committed JSON Schema of the report.
+pub fn assert_valid_report(report: &Value) {
+    static VALIDATOR: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    let validator = VALIDATOR.get_or_init(|| {
+        let text = std::fs::read_to_string(repo().join("schema/report.schema.json")).unwrap();
+        jsonschema::validator_for(&serde_json::from_str(&text).unwrap()).unwrap()
+    });
+    let errors: Vec<String> = validator
+        .iter_errors(report)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "report breaks the schema: {errors:?}");
 }
 
 /// Fails when the process panicked or was killed by a signal.

@@ -54,6 +54,8 @@ enum Command {
         #[command(flatten)]
         judging: Judging,
     },
+    /// Print the JSON Schema of the report (`dump`/`stacks --format json`, scan JSONL lines).
+    Schema,
     /// List, show, check and import known-issue rules.
     Rules {
         #[command(subcommand)]
@@ -170,6 +172,12 @@ fn run(command: Command) -> Result<ExitCode, Fatal> {
             walking,
             judging,
         } => scan::run(scan, dump_engine(walking, &judging)?),
+        Command::Schema => {
+            let schema = serde_json::to_string_pretty(&triage::model::report_schema())
+                .map_err(|e| Fatal(e.to_string()))?;
+            say(schema);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Rules { action } => rules_command(action),
     }
 }

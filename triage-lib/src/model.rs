@@ -4,10 +4,11 @@
 //! classification and printers read only them. They are also exactly what `--format json`
 //! serializes, so the JSON contract documented in the README is these definitions.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Whole result of triaging one input.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct Report {
     /// Where the input came from (a file path, or `-` for standard input).
     pub path: String,
@@ -50,7 +51,7 @@ pub struct Report {
 }
 
 /// How completely an input was read.
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// Everything was read.
@@ -63,7 +64,7 @@ pub enum Status {
 }
 
 /// A machine-readable error kind plus a human message.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
 pub struct ErrorInfo {
     /// Stable identifier such as `not_a_minidump` or `missing_thread_list`.
     pub kind: String,
@@ -72,7 +73,7 @@ pub struct ErrorInfo {
 }
 
 /// The machine the dump was written on.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
 pub struct System {
     /// Operating system family, e.g. `Windows NT`.
     pub os: String,
@@ -83,7 +84,7 @@ pub struct System {
 }
 
 /// The exception record of the crash.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
 pub struct Crash {
     /// OS id of the thread that raised the exception.
     pub thread_id: u32,
@@ -96,7 +97,7 @@ pub struct Crash {
 }
 
 /// One loaded module.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
 pub struct Module {
     /// File name without directory, e.g. `mapi32.dll`.
     pub name: String,
@@ -119,7 +120,7 @@ pub struct Module {
 }
 
 /// Outcome of the symbol search for one module.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum SymbolState {
     /// A symbol file was found and parsed.
@@ -133,7 +134,7 @@ pub enum SymbolState {
 }
 
 /// One thread and its call stack.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
 pub struct Thread {
     /// OS thread id. Text stacks without one get their position in the input.
     pub thread_id: u32,
@@ -151,7 +152,7 @@ pub struct Thread {
 
 /// One stack frame, in WinDbg's convention: for caller frames `address` is the return
 /// address and `offset` is measured from it (the KB's `RtlpExtendHeap+0x56`).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
 pub struct Frame {
     /// Position in the thread, 0 = innermost.
     pub index: usize,
@@ -180,7 +181,7 @@ pub struct Frame {
 }
 
 /// How much the walker trusts a frame, weakest last.
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum Trust {
     /// Taken from the thread's register context.
@@ -203,7 +204,7 @@ pub enum Trust {
 }
 
 /// A known issue seen in the report.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
 pub struct Finding {
     /// Rule id, e.g. `Q269588`.
     pub rule: String,
@@ -224,7 +225,9 @@ pub struct Finding {
 }
 
 /// Strength of a finding.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Confidence {
     /// Only module-level evidence fits (symbols were missing).
@@ -234,7 +237,7 @@ pub enum Confidence {
 }
 
 /// Where a fix shipped.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
 pub struct FixedIn {
     /// Module file name, e.g. `mapi32.dll`.
     pub module: String,
@@ -243,7 +246,7 @@ pub struct FixedIn {
 }
 
 /// Kind of crash, read from the exception record and the faulting frames.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum CrashClass {
     /// Access violation in the first 64 KiB: a NULL pointer plus a field offset.
@@ -281,7 +284,7 @@ impl std::fmt::Display for CrashClass {
 }
 
 /// The frame a developer should look at first.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
 pub struct Blame {
     /// Thread the frame is on (the crashing thread, else the first one).
     pub thread_id: u32,
@@ -297,7 +300,7 @@ pub struct Blame {
 }
 
 /// A rule that matched part of its pattern on some thread, for `--explain`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
 pub struct NearMiss {
     /// The rule.
     pub rule: String,
@@ -335,4 +338,10 @@ impl Report {
 /// Formats an address the way the JSON contract spells it: lowercase hex with `0x`.
 pub fn hex(value: u64) -> String {
     format!("{value:#x}")
+}
+
+/// The JSON Schema of [`Report`]: the contract of `triage dump --format json`, of each
+/// `triage scan --format jsonl` line and of `triage stacks --format json`.
+pub fn report_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(Report)).expect("a schema is JSON")
 }
