@@ -3,14 +3,22 @@
 //!
 //! Everything is computed from tables in this crate (no clock, no randomness), so a run always
 //! writes the same bytes; `corpus/examples/` holds a committed copy of the main case.
+//! [`generate_share`] builds on the same tables: thousands of variations of the cases for
+//! benchmarks (drawn from a seeded generator, so also reproducible).
 
 mod article;
 mod cases;
 mod dump;
 mod malformed;
 mod modules;
+mod padding;
+mod rng;
+mod share;
 mod stack;
 mod threads;
+mod variation;
+
+pub use share::{generate_share, ShareStats};
 
 use anyhow::Context;
 use std::fs;
@@ -46,7 +54,7 @@ pub fn generate_example(out_dir: &Path) -> anyhow::Result<Case> {
 }
 
 fn write_case(out_dir: &Path, def: &cases::CaseDef) -> anyhow::Result<Case> {
-    let built = (def.build)();
+    let built = def.build();
     let file_name = format!("{}.dmp", def.name);
     write_file(&out_dir.join(&file_name), built.bytes.as_slice())?;
     for module in &built.symbols {

@@ -1,20 +1,91 @@
 //! `triage-corpus OUT_DIR` writes the whole corpus; `triage-corpus --example DIR` writes only
-//! the main case, i.e. refreshes `corpus/examples/`.
+//! the main case, i.e. refreshes `corpus/examples/`; `share` writes a benchmark share.
 
 use anyhow::bail;
 use std::path::Path;
+use std::str::FromStr;
+
+const USAGE: &str = "usage:
+  triage-corpus OUT_DIR
+  triage-corpus --example DIR
+  triage-corpus share OUT_DIR [--count 2000] [--seed 0] [--pad-symbols]";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let cases = match args.as_slice() {
+    match args.as_slice() {
+        [command, out, options @ ..] if command == "share" => share(Path::new(out), options),
         [flag, dir] if flag == "--example" => {
-            vec![triage_corpus::generate_example(Path::new(dir))?]
+            print_cases(vec![triage_corpus::generate_example(Path::new(dir))?]);
+            Ok(())
         }
-        [dir] if !dir.starts_with('-') => triage_corpus::generate(Path::new(dir))?,
-        _ => bail!("usage: triage-corpus OUT_DIR | triage-corpus --example DIR"),
-    };
+        [dir] if !dir.starts_with('-') => {
+            print_cases(triage_corpus::generate(Path::new(dir))?);
+            Ok(())
+        }
+        _ => bail!("{USAGE}"),
+    }
+}
+
+fn print_cases(cases: Vec<triage_corpus::Case>) {
     for case in cases {
         println!("{:<32} {}", case.file_name, case.description);
     }
+}
+
+fn share(out: &Path, options: &[String]) -> anyhow::Result<()> {
+    let mut options = Options(options.to_vec());
+    let count = options.value("--count", 2000)?;
+    let seed = options.value("--seed", 0)?;
+    let pad_symbols = options.flag("--pad-symbols");
+    options.finish()?;
+    let stats = triage_corpus::generate_share(out, count, seed, pad_symbols)?;
+    println!(
+        "{} dumps ({} bytes) and {} other files in {}",
+        stats.dumps,
+        stats.dump_bytes,
+        stats.other_files,
+        out.join("dumps").display()
+    );
+    println!(
+        "{} .sym files ({} bytes) in {}",
+        stats.symbol_files,
+        stats.symbol_bytes,
+        out.join("symbols").display()
+    );
+    for (case, n) in &stats.cases {
+        println!("  {case:<24} {n}");
+    }
     Ok(())
+}
+
+/// A subcommand's remaining `--name value` options and `--flag`s, taken one by one.
+struct Options(Vec<String>);
+
+impl Options {
+    fn value<T: FromStr>(&mut self, name: &str, default: T) -> anyhow::Result<T> {
+        let Some(at) = self.0.iter().position(|arg| arg == name) else {
+            return Ok(default);
+        };
+        let Some(value) = self.0.get(at + 1).cloned() else {
+            bail!("{name} needs a value\n{USAGE}");
+        };
+        self.0.drain(at..=at + 1);
+        value
+            .parse()
+            .map_err(|_| anyhow::anyhow!("{name}: not a number: {value}"))
+    }
+
+    fn flag(&mut self, name: &str) -> bool {
+        let before = self.0.len();
+        self.0.retain(|arg| arg != name);
+        self.0.len() < before
+    }
+
+    /// Fails on anything not taken, so a typo is not silently ignored.
+    fn finish(self) -> anyhow::Result<()> {
+        match self.0.first() {
+            Some(unknown) => bail!("unexpected argument {unknown}\n{USAGE}"),
+            None => Ok(()),
+        }
+    }
 }

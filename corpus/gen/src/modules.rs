@@ -2,6 +2,8 @@
 //! generated stack. The dumps and the Breakpad `.sym` files are both derived from this table, so
 //! they cannot disagree.
 
+use std::fmt::Write;
+
 /// A function as a Breakpad `FUNC` record describes it (addresses are module-relative).
 #[derive(Debug, Clone, Copy)]
 pub struct Function {
@@ -75,6 +77,9 @@ impl Module {
         Module { timestamp, ..self }
     }
 }
+
+/// The PE headers take the first page of every image; code starts after it.
+pub const FIRST_CODE_RVA: u32 = 0x1000;
 
 const fn func(name: &'static str, rva: u32, size: u32, param_size: u32) -> Function {
     Function {
@@ -235,6 +240,18 @@ pub fn mta_modules(mapi32: Module) -> Vec<Module> {
     ]
 }
 
+/// How much later than the symbolized builds [`mta_modules_without_symbols`] were linked.
+const REBUILD_DELAY_SECONDS: u32 = 86_400;
+
+/// The MTA's modules (with MAPI32 5.5.2652.57) as if every binary had been linked a day after
+/// the builds symbols exist for: same code, but debug ids no `.sym` file matches.
+pub fn mta_modules_without_symbols() -> Vec<Module> {
+    mta_modules(MAPI32)
+        .into_iter()
+        .map(|m| m.rebuilt(m.timestamp + REBUILD_DELAY_SECONDS))
+        .collect()
+}
+
 /// Finds the module by name in `modules`; panics on a typo in the case tables.
 pub fn find<'a>(modules: &'a [Module], name: &str) -> &'a Module {
     modules
@@ -245,22 +262,34 @@ pub fn find<'a>(modules: &'a [Module], name: &str) -> &'a Module {
 
 /// Breakpad text symbol file for `module`; `FUNC` records sorted by address.
 pub fn sym_file(module: &Module) -> String {
-    let mut out = format!(
+    let mut out = sym_header(module);
+    for f in sorted_functions(module) {
+        func_record(&mut out, f.rva, f.size, f.param_size, f.name);
+    }
+    out
+}
+
+/// The `MODULE` and `INFO CODE_ID` lines every `.sym` file starts with.
+pub fn sym_header(module: &Module) -> String {
+    format!(
         "MODULE windows x86 {} {}\nINFO CODE_ID {} {}\n",
         module.debug_id(),
         module.pdb,
         module.code_id(),
         module.file_name()
-    );
+    )
+}
+
+/// The module's functions in address order, as `.sym` files list them.
+pub fn sorted_functions(module: &Module) -> Vec<Function> {
     let mut functions = module.functions.to_vec();
     functions.sort_by_key(|f| f.rva);
-    for f in functions {
-        out += &format!(
-            "FUNC {:x} {:x} {:x} {}\n",
-            f.rva, f.size, f.param_size, f.name
-        );
-    }
-    out
+    functions
+}
+
+/// Appends `FUNC <rva> <size> <param_size> <name>`, numbers in hex.
+pub fn func_record(out: &mut String, rva: u32, size: u32, param_size: u32, name: &str) {
+    writeln!(out, "FUNC {rva:x} {size:x} {param_size:x} {name}").expect("writing to a String");
 }
 
 /// Where a Breakpad symbol supplier looks: `<pdb>/<DEBUGID>/<pdb stem>.sym`.
@@ -281,8 +310,7 @@ mod tests {
             assert!(pair[0].base + pair[0].size <= pair[1].base, "{pair:?}");
         }
         for m in &modules {
-            let mut fs = m.functions.to_vec();
-            fs.sort_by_key(|f| f.rva);
+            let fs = sorted_functions(m);
             for pair in fs.windows(2) {
                 assert!(pair[0].rva + pair[0].size <= pair[1].rva, "{pair:?}");
             }

@@ -32,19 +32,18 @@ fn placement(id: u32) -> (u32, u32) {
 
 /// General-purpose registers; the control registers come from the frames.
 #[derive(Debug, Clone, Copy, Default)]
-struct Registers {
-    eax: u32,
-    ebx: u32,
-    ecx: u32,
-    edx: u32,
-    esi: u32,
-    edi: u32,
+pub struct Registers {
+    pub eax: u32,
+    pub ebx: u32,
+    pub ecx: u32,
+    pub edx: u32,
+    pub esi: u32,
+    pub edi: u32,
 }
 
-/// A thread whose innermost frame is `frames[0]`, stopped with ESP = `esp`.
-fn thread(id: u32, esp: u32, frames: &[Frame], regs: Registers) -> Thread {
-    let (base, teb) = placement(id);
-    let context = CONTEXT_X86 {
+/// A user-mode thread's full register state, every part marked valid.
+pub fn x86_context(eip: u32, esp: u32, ebp: u32, regs: Registers) -> CONTEXT_X86 {
+    CONTEXT_X86 {
         context_flags: CONTEXT_FLAGS,
         eax: regs.eax,
         ebx: regs.ebx,
@@ -52,8 +51,8 @@ fn thread(id: u32, esp: u32, frames: &[Frame], regs: Registers) -> Thread {
         edx: regs.edx,
         esi: regs.esi,
         edi: regs.edi,
-        ebp: frames[0].ebp,
-        eip: frames[0].pc,
+        ebp,
+        eip,
         esp,
         eflags: 0x0000_0246,
         cs: 0x1b,
@@ -62,11 +61,16 @@ fn thread(id: u32, esp: u32, frames: &[Frame], regs: Registers) -> Thread {
         ss: 0x23,
         fs: 0x38,
         ..CONTEXT_X86::default()
-    };
+    }
+}
+
+/// A thread whose innermost frame is `frames[0]`, stopped with ESP = `esp`.
+fn thread(id: u32, esp: u32, frames: &[Frame], regs: Registers) -> Thread {
+    let (base, teb) = placement(id);
     Thread {
         id,
         teb,
-        context,
+        context: x86_context(frames[0].pc, esp, frames[0].ebp, regs),
         stack: build_stack(esp, base, frames),
     }
 }
@@ -213,25 +217,60 @@ pub fn rpc_listen_thread(modules: &[Module]) -> Thread {
     single_wait_thread(modules, waiter)
 }
 
-/// Offset of the NULL-based field read that faults in [`routing_av_thread`].
-pub const NULL_FIELD_OFFSET: u32 = 8;
+/// An emsmta function that reads a field through a NULL pointer (`mov ecx, [eax+field]` with
+/// EAX=0), and the worker thread that calls it.
+pub struct NullRead {
+    pub function: &'static str,
+    pub offset: u32,
+    /// Offset of the field read, hence the faulting address.
+    pub field_offset: u32,
+    /// The object the function was given (its second argument, kept in ESI).
+    pub object: u32,
+    pub thread_proc: &'static str,
+    /// Offset in `thread_proc` of the call to `function`.
+    pub call_offset: u32,
+    /// The thread's start parameter.
+    pub param: u32,
+}
 
-/// A routing worker that dereferences a NULL entry (`mov ecx, [eax+8]` with EAX=0).
-pub fn routing_av_thread(modules: &[Module], id: u32) -> Thread {
-    let param = 0x00a3_2200;
+/// The routing worker's fault in `plain_av` and `q269588_other_thread`.
+pub const ROUTING_NULL_READ: NullRead = NullRead {
+    function: "HrLoadRoutingEntry",
+    offset: 0x2b,
+    field_offset: 8,
+    object: 0x00a3_5c80,
+    thread_proc: "MtaRoutingThread",
+    call_offset: 0x61,
+    param: 0x00a3_2200,
+};
+
+/// The queue worker (the caller in [`crt_heap_thread`]) reading the size of a NULL message
+/// it took from its queue. Only in shares: a second non-heap crash signature.
+pub const QUEUE_NULL_READ: NullRead = NullRead {
+    function: "HrQueueCopyMessage",
+    offset: 0x47,
+    field_offset: 0x14,
+    object: 0x00a3_5f40,
+    thread_proc: "MtaQueueThread",
+    call_offset: 0x5c,
+    param: 0x00a3_1f60,
+};
+
+/// Thread `id` faulting at `site`.
+pub fn null_read_thread(modules: &[Module], id: u32, site: &NullRead) -> Thread {
     let calls = [
         Call {
-            pc: at(modules, "emsmta", "HrLoadRoutingEntry", 0x2b),
-            args: [0, 0x00a3_5c80, 0],
+            pc: at(modules, "emsmta", site.function, site.offset),
+            args: [0, site.object, 0],
         },
         Call {
-            pc: at(modules, "emsmta", "MtaRoutingThread", 0x61),
-            args: [param, 0, 0],
+            pc: at(modules, "emsmta", site.thread_proc, site.call_offset),
+            args: [site.param, 0, 0],
         },
-        thread_start(modules, "MtaRoutingThread", param),
+        thread_start(modules, site.thread_proc, site.param),
     ];
     let regs = Registers {
-        esi: 0x00a3_5c80,
+        esi: site.object,
         ..Registers::default()
     };
     invented_thread(id, &calls, regs)

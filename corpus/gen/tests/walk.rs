@@ -3,24 +3,16 @@
 
 mod common;
 
-use common::{kb_rows, module_list, sym_path, Generated};
+use common::{assert_articles_frames, kb_rows, module_list, sym_path, Generated};
 use minidump::{MinidumpMemoryList, MinidumpThreadList, Module};
 use minidump_processor::ProcessState;
-use minidump_unwind::{simple_symbol_supplier, FrameTrust, Symbolizer};
+use minidump_unwind::FrameTrust;
 use std::collections::BTreeSet;
 
 const CRASH_THREAD: u32 = 1240;
 
 fn walk(corpus: &Generated, file: &str) -> ProcessState {
-    let dump = corpus.read(file);
-    let provider = Symbolizer::new(simple_symbol_supplier(vec![corpus.symbols()]));
-    futures_executor::block_on(minidump_processor::process_minidump(&dump, &provider))
-        .expect("dump processes")
-}
-
-fn file_stem(code_file: &str) -> String {
-    let file = code_file.rsplit('\\').next().unwrap_or(code_file);
-    file.split('.').next().unwrap_or(file).to_ascii_uppercase()
+    common::walk(&corpus.read(file), corpus.symbols())
 }
 
 #[test]
@@ -29,24 +21,7 @@ fn crashing_thread_walks_to_the_articles_eleven_frames() {
     let state = walk(&corpus, "q269588.dmp");
     let crashed = &state.threads[state.requesting_thread.expect("a crashing thread")];
     assert_eq!(crashed.thread_id, CRASH_THREAD);
-    let rows = kb_rows();
-    assert_eq!(crashed.frames.len(), rows.len(), "no frame more or less");
-    for (i, (frame, row)) in crashed.frames.iter().zip(&rows).enumerate() {
-        let module = frame.module.as_ref().expect("frame in a module");
-        assert_eq!(file_stem(&module.code_file()), row.module, "frame {i}");
-        assert_eq!(frame.function_name.as_deref(), Some(&*row.function));
-        // Callers are symbolized at their return address - 1; the article shows the return
-        // address itself.
-        let offset = frame.instruction - frame.function_base.expect("FUNC found");
-        let expected = if i == 0 { row.offset } else { row.offset - 1 };
-        assert_eq!(offset, expected, "frame {i} {}", row.function);
-        let trust = if i == 0 {
-            FrameTrust::Context
-        } else {
-            FrameTrust::FramePointer
-        };
-        assert_eq!(frame.trust, trust, "frame {i}");
-    }
+    assert_articles_frames(&crashed.frames);
 }
 
 #[test]

@@ -2,6 +2,8 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 use minidump::{Minidump, MinidumpModuleList, MinidumpThreadList, Module};
+use minidump_processor::ProcessState;
+use minidump_unwind::{simple_symbol_supplier, FrameTrust, StackFrame, Symbolizer};
 use std::path::{Path, PathBuf};
 
 /// The committed `corpus/` directory.
@@ -36,6 +38,43 @@ impl Generated {
     pub fn read(&self, file: &str) -> Minidump<'static, Vec<u8>> {
         let bytes = std::fs::read(self.path(file)).expect("dump exists");
         Minidump::read(bytes).expect("dump parses")
+    }
+}
+
+/// Walks every thread of `dump` the way `minidump-stackwalk` does, with the Breakpad
+/// symbols under `symbols`.
+pub fn walk(dump: &Minidump<'static, Vec<u8>>, symbols: PathBuf) -> ProcessState {
+    let provider = Symbolizer::new(simple_symbol_supplier(vec![symbols]));
+    futures_executor::block_on(minidump_processor::process_minidump(dump, &provider))
+        .expect("dump processes")
+}
+
+/// `C:\WINNT\system32\ntdll.dll` -> `NTDLL`, the article's spelling.
+fn file_stem(code_file: &str) -> String {
+    let file = code_file.rsplit('\\').next().unwrap_or(code_file);
+    file.split('.').next().unwrap_or(file).to_ascii_uppercase()
+}
+
+/// `frames` are exactly the article's: module, function and offset of every row, frame 0
+/// from the context and the rest by frame pointer.
+pub fn assert_articles_frames(frames: &[StackFrame]) {
+    let rows = kb_rows();
+    assert_eq!(frames.len(), rows.len(), "no frame more or less");
+    for (i, (frame, row)) in frames.iter().zip(&rows).enumerate() {
+        let module = frame.module.as_ref().expect("frame in a module");
+        assert_eq!(file_stem(&module.code_file()), row.module, "frame {i}");
+        assert_eq!(frame.function_name.as_deref(), Some(&*row.function));
+        // Callers are symbolized at their return address - 1; the article shows the return
+        // address itself.
+        let offset = frame.instruction - frame.function_base.expect("FUNC found");
+        let expected = if i == 0 { row.offset } else { row.offset - 1 };
+        assert_eq!(offset, expected, "frame {i} {}", row.function);
+        let trust = if i == 0 {
+            FrameTrust::Context
+        } else {
+            FrameTrust::FramePointer
+        };
+        assert_eq!(frame.trust, trust, "frame {i}");
     }
 }
 
