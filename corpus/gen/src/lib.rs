@@ -2,10 +2,12 @@
 //! Microsoft KB Q269588, variants that must or must not match it, and malformed files.
 //!
 //! Everything is computed from tables in this crate (no clock, no randomness), so a run always
-//! writes the same bytes; `corpus/examples/` holds a committed copy of the main case.
-//! [`generate_share`] builds on the same tables: thousands of variations of the cases for
-//! benchmarks (drawn from a seeded generator, so also reproducible).
+//! writes the same bytes; `corpus/examples/` holds a committed copy of the main case. Two more
+//! generators build on the same tables: [`generate_share`], thousands of variations of the
+//! cases for benchmarks (drawn from a seeded generator, so also reproducible), and
+//! [`adversarial_dump`], a valid dump built to make stack walkers explode.
 
+mod adversarial;
 mod article;
 mod cases;
 mod dump;
@@ -18,6 +20,7 @@ mod stack;
 mod threads;
 mod variation;
 
+pub use adversarial::adversarial_dump;
 pub use share::{generate_share, ShareStats};
 
 use anyhow::Context;

@@ -1,19 +1,24 @@
 //! `triage-corpus OUT_DIR` writes the whole corpus; `triage-corpus --example DIR` writes only
-//! the main case, i.e. refreshes `corpus/examples/`; `share` writes a benchmark share.
+//! the main case, i.e. refreshes `corpus/examples/`; `share` writes a benchmark share and
+//! `adversarial` a dump built to overwhelm stack walkers.
 
-use anyhow::bail;
+use anyhow::{bail, Context};
 use std::path::Path;
 use std::str::FromStr;
 
 const USAGE: &str = "usage:
   triage-corpus OUT_DIR
   triage-corpus --example DIR
-  triage-corpus share OUT_DIR [--count 2000] [--seed 0] [--pad-symbols]";
+  triage-corpus share OUT_DIR [--count 2000] [--seed 0] [--pad-symbols]
+  triage-corpus adversarial OUT.dmp [--threads 200] [--stack-kib 64]";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.as_slice() {
         [command, out, options @ ..] if command == "share" => share(Path::new(out), options),
+        [command, out, options @ ..] if command == "adversarial" => {
+            adversarial(Path::new(out), options)
+        }
         [flag, dir] if flag == "--example" => {
             print_cases(vec![triage_corpus::generate_example(Path::new(dir))?]);
             Ok(())
@@ -55,6 +60,21 @@ fn share(out: &Path, options: &[String]) -> anyhow::Result<()> {
     for (case, n) in &stats.cases {
         println!("  {case:<24} {n}");
     }
+    Ok(())
+}
+
+fn adversarial(out: &Path, options: &[String]) -> anyhow::Result<()> {
+    let mut options = Options(options.to_vec());
+    let threads = options.value("--threads", 200)?;
+    let stack_kib = options.value("--stack-kib", 64)?;
+    options.finish()?;
+    let bytes = triage_corpus::adversarial_dump(threads, stack_kib);
+    std::fs::write(out, &bytes).with_context(|| format!("writing {}", out.display()))?;
+    println!(
+        "{}: {threads} threads x {stack_kib} KiB of code pointers, {} bytes, no symbols",
+        out.display(),
+        bytes.len()
+    );
     Ok(())
 }
 
