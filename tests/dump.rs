@@ -216,3 +216,27 @@ fn the_work_limit_cuts_a_walk_short_and_says_so() {
         .all(|t| t["frames"].as_array().unwrap().len() <= 5));
     assert!(threads.iter().any(|t| t["truncated"] == true));
 }
+
+#[test]
+fn the_thread_limit_keeps_the_crashing_thread_and_lists_the_rest() {
+    let dump = shared("minidump-stackwalk/pgo_data/minidumps/windows-x86.dmp");
+    let output = triage(&[
+        "dump",
+        dump.to_str().unwrap(),
+        "--max-threads",
+        "3",
+        "--format",
+        "json",
+    ]);
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    common::assert_valid_report(&report);
+    assert_eq!(report["error"]["kind"], "thread_limit");
+    let threads = report["threads"].as_array().unwrap();
+    assert_eq!(threads.len(), 95);
+    let with_frames = threads
+        .iter()
+        .filter(|t| !t["frames"].as_array().unwrap().is_empty());
+    assert_eq!(with_frames.count(), 3);
+    let crashed = threads.iter().find(|t| t["crashed"] == true).unwrap();
+    assert!(!crashed["frames"].as_array().unwrap().is_empty());
+}

@@ -76,6 +76,9 @@ struct Walking {
     /// Most candidate frames the walker may examine per dump, over all threads.
     #[arg(long, default_value_t = triage::Limits::default().max_walk_work)]
     max_walk_work: usize,
+    /// Most threads whose frames are reported (the crashing thread always is).
+    #[arg(long, default_value_t = triage::Limits::default().max_threads)]
+    max_threads: usize,
 }
 
 /// Options that decide findings, shared by every command that reports them.
@@ -194,6 +197,7 @@ fn dump_engine(walking: Walking, judging: &Judging) -> Result<Triage, Fatal> {
         .limits(triage::Limits {
             max_frames_per_thread: walking.max_frames,
             max_walk_work: walking.max_walk_work,
+            max_threads: walking.max_threads,
         })
         .build();
     for entry in triage.unsupported_symbol_entries() {

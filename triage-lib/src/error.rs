@@ -34,6 +34,9 @@ pub enum TriageError {
     /// The walk examined as many candidate frames as the work limit allows.
     #[error("stack walk stopped after examining {0} candidate frames (work limit)")]
     WorkLimit(usize),
+    /// More threads than the thread limit: the rest are listed without frames.
+    #[error("frames reported for the first {0} threads only (thread limit)")]
+    ThreadLimit(usize),
     /// The dump took longer than a scan's per-dump limit.
     #[error("gave up after {} s", .0.as_secs_f64())]
     Timeout(std::time::Duration),
@@ -56,6 +59,7 @@ impl TriageError {
             TriageError::MissingStream(Stream::ModuleList) => "missing_module_list",
             TriageError::NoStack => "no_stack_found",
             TriageError::WorkLimit(_) => "work_limit",
+            TriageError::ThreadLimit(_) => "thread_limit",
             TriageError::Timeout(_) => "timeout",
             TriageError::Panic(_) => "panic",
         }

@@ -20,6 +20,9 @@ pub struct Limits {
     /// Candidate frames the walker may examine in one dump, over all threads. Real dumps
     /// need a few thousand; a hostile one could need millions.
     pub max_walk_work: usize,
+    /// Threads whose frames are reported; later ones (never the crashing thread) are listed
+    /// without frames. With `max_frames_per_thread` this bounds the size of a report.
+    pub max_threads: usize,
 }
 
 impl Default for Limits {
@@ -27,6 +30,7 @@ impl Default for Limits {
         Limits {
             max_frames_per_thread: 1024,
             max_walk_work: 200_000,
+            max_threads: 4096,
         }
     }
 }
@@ -62,32 +66,40 @@ pub fn walk_threads(
     let memory = StackMemory::of(dump);
     let x86 = state.system_info.cpu == minidump::system_info::Cpu::X86;
     let crashed_index = state.exception_info.as_ref().and(state.requesting_thread);
-    let threads = state
+    let mut reported = 0;
+    let threads: Vec<Thread> = state
         .threads
         .iter()
         .enumerate()
         .map(|(index, stack)| {
+            let crashed = crashed_index == Some(index);
             let mut frames = Vec::new();
-            for frame in &stack.frames {
-                push_frame(&mut frames, frame, x86.then_some(&memory));
+            if crashed || reported < limits.max_threads {
+                reported += 1;
+                for frame in &stack.frames {
+                    push_frame(&mut frames, frame, x86.then_some(&memory));
+                }
             }
-            let truncated = frames.len() > limits.max_frames_per_thread;
+            let truncated =
+                frames.len() > limits.max_frames_per_thread || frames.len() < stack.frames.len();
             frames.truncate(limits.max_frames_per_thread);
             Thread {
                 thread_id: stack.thread_id,
                 name: stack.thread_name.clone(),
-                crashed: crashed_index == Some(index),
+                crashed,
                 frames,
                 truncated,
             }
         })
         .collect();
-    Ok(Walked {
-        threads,
-        cut_short: provider
-            .exhausted()
-            .then_some(TriageError::WorkLimit(limits.max_walk_work)),
-    })
+    let cut_short = if provider.exhausted() {
+        Some(TriageError::WorkLimit(limits.max_walk_work))
+    } else if reported < threads.len() {
+        Some(TriageError::ThreadLimit(limits.max_threads))
+    } else {
+        None
+    };
+    Ok(Walked { threads, cut_short })
 }
 
 /// Appends `frame`'s inlined calls (innermost first) and then `frame` itself.
