@@ -240,3 +240,32 @@ fn the_thread_limit_keeps_the_crashing_thread_and_lists_the_rest() {
     let crashed = threads.iter().find(|t| t["crashed"] == true).unwrap();
     assert!(!crashed["frames"].as_array().unwrap().is_empty());
 }
+
+#[test]
+fn kb_format_uses_the_x64_layout_for_x64_dumps() {
+    let dump = shared("lldb/test/Shell/Minidump/Windows/Sigsegv/Inputs/sigsegv.dmp");
+    let (report, _) = dump_json(&dump, &[]);
+    assert_eq!(report["system"]["cpu"], "amd64");
+    let output = triage(&["dump", dump.to_str().unwrap(), "--format", "kb"]);
+    let text = String::from_utf8(output.stdout).unwrap();
+    let mut lines = text.lines().skip_while(|l| !l.starts_with('#'));
+    lines.next();
+    assert_eq!(
+        lines.next(),
+        Some("Child-SP          RetAddr           Call Site")
+    );
+    // Each row: Child-SP and RetAddr as WinDbg prints 64-bit values, then the symbol.
+    let frames = &report["threads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["crashed"] == true)
+        .unwrap()["frames"];
+    let row: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    let backtick = |hex: &str| {
+        let value = u64::from_str_radix(hex.trim_start_matches("0x"), 16).unwrap();
+        format!("{:08x}`{:08x}", value >> 32, value & 0xffff_ffff)
+    };
+    assert_eq!(row[0], backtick(frames[0]["frame_base"].as_str().unwrap()));
+    assert_eq!(row[1], backtick(frames[1]["address"].as_str().unwrap()));
+}
