@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 
@@ -16,31 +15,11 @@ const LLDB: &str = "lldb-19";
 const EXAMPLE: &str = "corpus/examples/q269588.dmp";
 const SIGSEGV: &str = "lldb/test/Shell/Minidump/Windows/Sigsegv/Inputs/sigsegv.dmp";
 
-/// Whether `lldb-19` can run; when it cannot, says so loudly, or fails under CI.
-fn lldb_available() -> bool {
-    if Command::new(LLDB).arg("--version").output().is_ok() {
-        return true;
-    }
-    assert!(
-        std::env::var("TRIAGE_REQUIRE_LLDB").as_deref() != Ok("1"),
-        "{LLDB} is not installed but TRIAGE_REQUIRE_LLDB=1: install lldb-19 and python3-lldb-19"
-    );
-    // Straight to the stream, not eprintln!, so that the test harness does not swallow it.
-    let _ = writeln!(
-        std::io::stderr(),
-        "\n*** SKIPPED: {LLDB} not installed (TRIAGE_REQUIRE_LLDB=1 makes this fail) ***\n"
-    );
-    false
-}
-
 /// Runs `lldb-19` in batch mode from the repository root: imports the script, opens `dump`
 /// (if any), runs `commands`, and returns everything printed. `None` when skipped. Batch
 /// mode stops at the first command that fails, so an error can only be the last command.
 fn lldb(dump: Option<&Path>, commands: &[&str], triage_bin: &str) -> Option<String> {
-    if !lldb_available() {
-        return None;
-    }
-    let mut lldb = Command::new(LLDB);
+    let mut lldb = Command::new(common::external_tool(LLDB, "TRIAGE_REQUIRE_LLDB")?);
     lldb.current_dir(repo())
         .env("TRIAGE_BIN", triage_bin)
         .env_remove("_NT_SYMBOL_PATH")

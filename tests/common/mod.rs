@@ -106,6 +106,7 @@ fn is_dump_candidate(path: &Path) -> bool {
 /// is skipped loudly, unless `require_var` is set to `1` (CI sets it, having installed the
 /// tool), in which case the test fails.
 pub fn external_tool(name: &str, require_var: &str) -> Option<PathBuf> {
+    use std::io::Write;
     let found = std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
             .map(|dir| dir.join(name))
@@ -116,7 +117,11 @@ pub fn external_tool(name: &str, require_var: &str) -> Option<PathBuf> {
             std::env::var(require_var).as_deref() != Ok("1"),
             "{name} is required ({require_var}=1) but not installed"
         );
-        eprintln!("SKIPPED: {name} not installed (set {require_var}=1 to require it)");
+        // Straight to the stream, not eprintln!, so that the test harness does not swallow it.
+        let _ = writeln!(
+            std::io::stderr(),
+            "\n*** SKIPPED: {name} not installed ({require_var}=1 makes this fail) ***\n"
+        );
     }
     found
 }
