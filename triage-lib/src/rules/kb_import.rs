@@ -141,6 +141,8 @@ fn fixed_version(article: &str, frames: &[String]) -> Option<FixedIn> {
                 .is_some_and(|module| module.eq_ignore_ascii_case(stem))
         })
     };
+    // A version a rule cannot compare (a part too large for a number) is no version.
+    rows.retain(|row| super::verdict::parse_version(&row.version).is_some());
     rows.iter().find(on_stack).or(rows.first()).cloned()
 }
 
@@ -219,6 +221,27 @@ STATUS\n======\n\nConfirmed.\n";
         );
         assert_eq!(rule.workaround, "Restart the service.");
         assert_eq!(rule.cause, "A row set is freed twice.");
+    }
+
+    /// Inputs the fuzzer found (fuzz/run.sh), kept as regression tests: each must import
+    /// into a rule that reads back.
+    #[test]
+    fn fuzzer_findings_import_into_rules_that_read_back() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../corpus/regressions");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if !path.file_name().unwrap().to_string_lossy().starts_with("kb_import-") {
+                continue;
+            }
+            let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+            if let Ok(rule) = import_kb(&text) {
+                let toml = crate::rules::to_toml(&rule);
+                crate::rules::parse_rules(&toml, &path).unwrap();
+            }
+            checked += 1;
+        }
+        assert!(checked >= 1);
     }
 
     #[test]
