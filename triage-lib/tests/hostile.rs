@@ -166,3 +166,23 @@ fn a_panic_inside_one_dump_is_that_dumps_error_row() {
     assert_eq!(summary.dumps, rows.len());
     assert!(summary.errors_by_kind["panic"] >= 1);
 }
+
+/// Dumps the fuzzer found (fuzz/run.sh), minimized into `corpus/regressions/`. Before the
+/// fix, `dump-handle-descriptor-size-zero.dmp` made `minidump` reserve 257 GB and abort
+/// the whole process, so a regression fails this test by crashing it.
+#[test]
+fn fuzzer_found_dumps_give_clear_reports() {
+    let dir = repo().join("corpus/regressions");
+    let triage = Triage::builder().build();
+    let mut checked = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|ext| ext == "dmp") {
+            let report = triage.dump_path(&path);
+            assert_clear(&report, &path.display().to_string());
+            assert_eq!(report.status, Status::Partial, "{}", path.display());
+            checked += 1;
+        }
+    }
+    assert!(checked >= 1);
+}

@@ -14,6 +14,8 @@ use minidump::{
     MinidumpSystemInfo, Module as _,
 };
 
+mod hazard;
+
 use crate::error::{Stream, TriageError};
 use crate::model::{hex, Crash, Module, SymbolState, System};
 
@@ -39,6 +41,8 @@ impl Deref for DumpBytes {
 pub struct Dump {
     /// The parsed container; streams are decoded lazily on request.
     pub minidump: Minidump<'static, DumpBytes>,
+    /// Whether damage was found and set aside before parsing (see [`hazard`]).
+    blanked: bool,
 }
 
 /// What the dump's own streams say, before any stack is walked.
@@ -77,9 +81,19 @@ impl Dump {
     /// Parses a dump that is already in memory.
     pub fn from_bytes(bytes: DumpBytes) -> Result<Dump, TriageError> {
         let len = bytes.len();
+        let hazards = hazard::hazardous_entries(&bytes);
+        let blanked = !hazards.is_empty();
+        let bytes = if blanked {
+            // Only damaged dumps pay for a private copy.
+            let mut copy = bytes.to_vec();
+            hazard::blank_out(&mut copy, &hazards);
+            DumpBytes::Owned(copy)
+        } else {
+            bytes
+        };
         let minidump =
             Minidump::read(bytes).map_err(|error| TriageError::from_minidump(error, len))?;
-        Ok(Dump { minidump })
+        Ok(Dump { minidump, blanked })
     }
 
     /// Decodes one of the streams whose absence or damage is reported, telling the two
@@ -96,6 +110,9 @@ impl Dump {
     /// Reads system info, exception and modules, collecting problems instead of failing.
     pub fn facts(&self) -> DumpFacts {
         let mut facts = DumpFacts::default();
+        if self.blanked {
+            facts.problems.push(hazard::damage());
+        }
         let system_info = match self.stream::<MinidumpSystemInfo>(Stream::SystemInfo) {
             Ok(info) => Some(info),
             Err(problem) => {
