@@ -33,7 +33,8 @@ pub mod walk;
 
 use std::collections::HashSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use minidump::MinidumpModuleList;
 
@@ -45,7 +46,10 @@ use classify::Classifier;
 use dump::{Dump, DumpBytes};
 use model::{Status, SymbolState};
 use rules::RuleSet;
-use symbols::{parse_search_path, SymbolSource, Symbols};
+use symbols::{
+    default_cache_root, parse_search_path, SearchSettings, ServerSettings, SymbolCache,
+    SymbolSource, Symbols,
+};
 
 /// A configured triage engine. Build one with [`Triage::builder`] and reuse it: symbol
 /// files are parsed once and shared by every dump it triages.
@@ -61,8 +65,11 @@ pub struct Triage {
 /// Collects symbol locations and limits for a [`Triage`].
 #[derive(Debug)]
 pub struct TriageBuilder {
-    symbol_sources: Vec<Box<dyn SymbolSource>>,
-    unsupported_symbol_entries: Vec<String>,
+    symbol_entries: Vec<SymbolEntry>,
+    server: ServerSettings,
+    /// `None`: [`default_cache_root`].
+    cache_root: Option<PathBuf>,
+    keep_conversions: bool,
     rules: RuleSet,
     classifier: Classifier,
     limits: Limits,
@@ -72,8 +79,10 @@ pub struct TriageBuilder {
 impl Default for TriageBuilder {
     fn default() -> Self {
         TriageBuilder {
-            symbol_sources: Vec::new(),
-            unsupported_symbol_entries: Vec::new(),
+            symbol_entries: Vec::new(),
+            server: ServerSettings::default(),
+            cache_root: None,
+            keep_conversions: true,
             rules: RuleSet::builtin(),
             classifier: Classifier::builtin(),
             limits: Limits::default(),
@@ -85,17 +94,44 @@ impl Default for TriageBuilder {
 impl TriageBuilder {
     /// Adds a symbol search entry: a directory, or a `;`-separated list in
     /// `_NT_SYMBOL_PATH` syntax. Searched in the order added.
+    /// Entries may be symbol servers (`srv*DIR*URL`) and caches (`cache*DIR`), see
+    /// [`parse_search_path`].
     pub fn symbol_path(mut self, entry: impl AsRef<str>) -> Self {
-        let parsed = parse_search_path([entry.as_ref()]);
-        self.symbol_sources.extend(parsed.sources);
-        self.unsupported_symbol_entries.extend(parsed.unsupported);
+        self.symbol_entries
+            .push(SymbolEntry::Path(entry.as_ref().to_string()));
         self
     }
 
     /// Adds a symbol source of the embedding program's own (a database, an archive, ...),
     /// searched after the ones added before it.
     pub fn symbol_source(mut self, source: Box<dyn SymbolSource>) -> Self {
-        self.symbol_sources.push(source);
+        self.symbol_entries.push(SymbolEntry::Source(source));
+        self
+    }
+
+    /// No network: symbol servers are not asked, only their local stores are searched.
+    pub fn offline(mut self, offline: bool) -> Self {
+        self.server.offline = offline;
+        self
+    }
+
+    /// Bound on connecting to a symbol server, waiting for its answer and each read of a
+    /// download (default 30 s). A server that misses it is not asked again in this run.
+    pub fn symbol_server_timeout(mut self, timeout: Duration) -> Self {
+        self.server.timeout = timeout;
+        self
+    }
+
+    /// Where converted symbols (`triage-v1/`) and the downloads of `srv**URL` entries
+    /// (`symbols/`) are kept, instead of [`default_cache_root`].
+    pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cache_root = Some(dir.into());
+        self
+    }
+
+    /// Converts PDB and image files on every run instead of keeping the conversions.
+    pub fn no_cache(mut self) -> Self {
+        self.keep_conversions = false;
         self
     }
 
@@ -134,15 +170,43 @@ impl TriageBuilder {
 
     /// Builds the engine.
     pub fn build(self) -> Triage {
+        let cache_root = self.cache_root.or_else(default_cache_root);
+        let settings = SearchSettings {
+            server: self.server,
+            default_store: cache_root.as_ref().map(|root| root.join("symbols")),
+        };
+        let mut sources = Vec::new();
+        let mut unsupported_symbol_entries = Vec::new();
+        for entry in self.symbol_entries {
+            match entry {
+                SymbolEntry::Path(path) => {
+                    let parsed = parse_search_path([path.as_str()], &settings);
+                    sources.extend(parsed.sources);
+                    unsupported_symbol_entries.extend(parsed.unsupported);
+                }
+                SymbolEntry::Source(source) => sources.push(source),
+            }
+        }
+        let cache = cache_root
+            .filter(|_| self.keep_conversions)
+            .map(SymbolCache::new);
         Triage {
-            symbols: Symbols::new(self.symbol_sources),
+            symbols: Symbols::new(sources, cache),
             rules: self.rules,
             classifier: self.classifier,
             explain: self.explain,
             limits: self.limits,
-            unsupported_symbol_entries: self.unsupported_symbol_entries,
+            unsupported_symbol_entries,
         }
     }
+}
+
+/// A symbol search entry as given; paths are parsed at [`TriageBuilder::build`], once
+/// network and cache settings are known.
+#[derive(Debug)]
+enum SymbolEntry {
+    Path(String),
+    Source(Box<dyn SymbolSource>),
 }
 
 impl Triage {
@@ -156,10 +220,16 @@ impl Triage {
         &self.rules
     }
 
-    /// Symbol path entries this build could not use (symbol servers, caches), so that a
-    /// front end can say they were ignored.
+    /// Symbol path entries that could not be used (unknown `*` syntax, or an empty store
+    /// with no default cache directory), so that a front end can say they were ignored.
     pub fn unsupported_symbol_entries(&self) -> &[String] {
         &self.unsupported_symbol_entries
+    }
+
+    /// How many PDB, PE, ELF or Mach-O files were converted to Breakpad text so far; zero
+    /// when every conversion came from the cache.
+    pub fn symbol_conversions(&self) -> usize {
+        self.symbols.conversions()
     }
 
     /// Triages the dump at `path`. Never fails: an unreadable dump gives a report with
