@@ -66,10 +66,22 @@ enum Command {
 /// Options for walking dumps, shared by `dump` and `scan`.
 #[derive(Args)]
 struct Walking {
-    /// Symbol directory (Breakpad layout or flat .sym files), or a `;`-separated list.
-    /// Repeatable. Directories in `_NT_SYMBOL_PATH` are searched after these.
+    /// Symbol directory (symbol store or flat files: .sym, .pdb, .pd_, images), symbol
+    /// server (`srv*DIR*URL`, `srv**URL`) or `cache*DIR`, or a `;`-separated list of them.
+    /// Repeatable. Entries in `_NT_SYMBOL_PATH` are searched after these.
     #[arg(long = "symbols", value_name = "PATH")]
     symbols: Vec<String>,
+    /// No network: symbol servers are not asked, only their local stores are searched.
+    #[arg(long)]
+    offline: bool,
+    /// Convert PDBs and images on every run instead of keeping the Breakpad text in
+    /// ~/.cache/triage (or $XDG_CACHE_HOME/triage).
+    #[arg(long)]
+    no_cache: bool,
+    /// Seconds a symbol server may take to connect, to answer and for each read of a
+    /// download; a server that misses it is not asked again in this run.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    symbol_timeout: u64,
     /// Most frames kept per thread.
     #[arg(long, default_value_t = triage::Limits::default().max_frames_per_thread)]
     max_frames: usize,
@@ -187,21 +199,26 @@ fn run(command: Command) -> Result<ExitCode, Fatal> {
 
 /// An engine for dumps: symbols from `--symbols` then `_NT_SYMBOL_PATH`, and limits.
 fn dump_engine(walking: Walking, judging: &Judging) -> Result<Triage, Fatal> {
-    let triage = walking
+    let mut builder = walking
         .symbols
         .into_iter()
         .fold(engine(judging)?, |builder, entry| {
             builder.symbol_path(entry)
         })
         .nt_symbol_path_from_env()
+        .offline(walking.offline)
+        .symbol_server_timeout(std::time::Duration::from_secs(walking.symbol_timeout))
         .limits(triage::Limits {
             max_frames_per_thread: walking.max_frames,
             max_walk_work: walking.max_walk_work,
             max_threads: walking.max_threads,
-        })
-        .build();
+        });
+    if walking.no_cache {
+        builder = builder.no_cache();
+    }
+    let triage = builder.build();
     for entry in triage.unsupported_symbol_entries() {
-        eprintln!("triage: ignoring symbol path entry {entry:?}: symbol servers and caches are not supported yet");
+        eprintln!("triage: ignoring symbol path entry {entry:?}: not understood, or no cache directory for its store");
     }
     Ok(triage)
 }
