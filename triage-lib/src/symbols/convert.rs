@@ -475,6 +475,57 @@ mod tests {
         assert_eq!(without_parameters("plain"), "plain");
     }
 
+    /// ELF with DWARF, built here when a C compiler is at hand (no ELF is in the corpus).
+    #[test]
+    fn an_elf_debug_file_gives_functions_lines_and_cfi() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("tiny.c");
+        std::fs::write(
+            &source,
+            "int add_one(int x) { return x + 1; }\nint main(void) { return add_one(1); }\n",
+        )
+        .unwrap();
+        let binary = dir.path().join("tiny");
+        let built = std::process::Command::new("cc")
+            .args(["-g", "-O0", "-o"])
+            .arg(&binary)
+            .arg(&source)
+            .status();
+        if !built.is_ok_and(|status| status.success()) {
+            eprintln!("SKIPPED: no C compiler to build an ELF file");
+            return;
+        }
+        let data = std::fs::read(&binary).unwrap();
+        let debug_id = Object::parse(&data)
+            .unwrap()
+            .debug_id()
+            .breakpad()
+            .to_string();
+        let identity = SymbolIdentity {
+            debug_file: "tiny".into(),
+            debug_id,
+            code_file: None,
+            code_id: None,
+        };
+        let text = String::from_utf8(to_breakpad(&data, &identity).unwrap()).unwrap();
+        assert!(text.starts_with("MODULE Linux "), "{text}");
+        let function = text
+            .lines()
+            .find(|line| line.starts_with("FUNC ") && line.ends_with(" add_one"));
+        assert!(function.is_some(), "{text}");
+        assert!(
+            text.lines().any(|line| line.ends_with(" 1 0")),
+            "no line 1: {text}"
+        );
+        assert!(text.contains("STACK CFI INIT "), "{text}");
+
+        let other_build = SymbolIdentity {
+            debug_id: "0".repeat(33),
+            ..identity
+        };
+        assert!(to_breakpad(&data, &other_build).is_err());
+    }
+
     #[test]
     fn stack_win_records_give_parameter_sizes() {
         let text = b"STACK WIN 4 2910 15e 6 0 8 0 4 0 1 $T0 .raSearch =\nSTACK CFI INIT 10 4\n";
