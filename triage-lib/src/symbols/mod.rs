@@ -3,7 +3,7 @@
 //! A source only answers "where is the symbol file for this module?"; reading, converting,
 //! caching and recording what was found live here once, so a new source is one file that
 //! implements [`SymbolSource`]. Breakpad text is parsed as it is; PDB, PE, ELF and Mach-O
-//! files (also CAB-compressed) are converted to Breakpad text first ([`convert`]), and the
+//! files (also CAB-compressed) are converted to Breakpad text first (`convert.rs`), and the
 //! conversion is kept in a [`SymbolCache`].
 
 mod cache;
