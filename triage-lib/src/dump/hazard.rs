@@ -55,7 +55,9 @@ pub(super) fn blank_out(bytes: &mut [u8], entries: &[usize]) {
 
 /// How blanked-out streams are reported.
 pub(super) fn damage() -> TriageError {
-    TriageError::Malformed("handle data stream with descriptors of impossible size (ignored)".into())
+    TriageError::Malformed(
+        "handle data stream with descriptors of impossible size (ignored)".into(),
+    )
 }
 
 fn read_u32(bytes: &[u8], at: usize) -> Option<u32> {
