@@ -21,6 +21,7 @@
 //! ```
 
 pub mod classify;
+mod data_file;
 pub mod dump;
 pub mod error;
 pub mod model;

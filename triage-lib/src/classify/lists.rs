@@ -4,15 +4,15 @@
 //! (see the README). The built-in lists are such files, compiled in; users add entries with
 //! more files, never by editing code.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use globset::{GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 use toml::Spanned;
 
 use super::signature::normalize_function;
+use crate::data_file::{name_glob, read_text, toml_files, Diagnostic, Source};
 use crate::model::Frame;
-use crate::rules::Diagnostic;
 
 /// The built-in list files, as `(name, TOML)`.
 const BUILTIN: &[(&str, &str)] = &[
@@ -74,7 +74,7 @@ impl FrameList {
         self.globs.extend(globs);
         let mut builder = GlobSetBuilder::new();
         for text in &self.globs {
-            builder.add(glob(text).expect("entries are checked before they are added"));
+            builder.add(name_glob(text).expect("entries are checked before they are added"));
         }
         self.set = builder.build().expect("checked globs always build a set");
     }
@@ -115,9 +115,9 @@ impl Lists {
     /// Nothing is added from a file with errors.
     pub(crate) fn load(&mut self, path: &Path) -> Result<(), ListError> {
         let mut problems = Vec::new();
-        for file in list_files(path)? {
-            let added = std::fs::read_to_string(&file)
-                .map_err(|e| ListError(vec![whole_file(&file, format!("cannot read: {e}"))]))
+        for file in toml_files(path).map_err(|d| ListError(vec![d]))? {
+            let added = read_text(&file)
+                .map_err(|d| ListError(vec![d]))
                 .and_then(|text| self.add_text(&text, &file));
             if let Err(ListError(mut found)) = added {
                 problems.append(&mut found);
@@ -132,16 +132,8 @@ impl Lists {
 
     /// Parses list-file text and adds its entries; `file` only labels diagnostics.
     pub(crate) fn add_text(&mut self, text: &str, file: &Path) -> Result<(), ListError> {
-        let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
-        let diagnostic = |offset: usize, message: String| Diagnostic {
-            file: file.to_path_buf(),
-            line: line_of(offset),
-            message,
-        };
-        let parsed: ListFile = toml::from_str(text).map_err(|error| {
-            let offset = error.span().map_or(0, |span| span.start);
-            ListError(vec![diagnostic(offset, error.message().to_string())])
-        })?;
+        let source = Source { text, file };
+        let parsed: ListFile = source.parse().map_err(|d| ListError(vec![d]))?;
         let entries = [
             parsed.skip,
             parsed.prefix,
@@ -154,7 +146,7 @@ impl Lists {
             .filter_map(|entry| {
                 check(entry.get_ref())
                     .err()
-                    .map(|message| diagnostic(entry.span().start, message))
+                    .map(|message| source.at(entry.span().start, message))
             })
             .collect();
         if !problems.is_empty() {
@@ -175,38 +167,7 @@ fn check(text: &str) -> Result<(), String> {
     text.split_once('!')
         .filter(|(module, function)| !module.is_empty() && !function.is_empty())
         .ok_or_else(|| format!("{text:?} is not MODULE!FUNCTION"))?;
-    glob(text).map(drop)
-}
-
-/// A case-insensitive glob in which `*` also crosses `/` (it is a name, not a path).
-fn glob(text: &str) -> Result<globset::Glob, String> {
-    GlobBuilder::new(text)
-        .case_insensitive(true)
-        .literal_separator(false)
-        .build()
-        .map_err(|e| format!("bad glob {text:?}: {e}"))
-}
-
-fn whole_file(file: &Path, message: String) -> Diagnostic {
-    Diagnostic {
-        file: file.to_path_buf(),
-        line: 0,
-        message,
-    }
-}
-
-fn list_files(path: &Path) -> Result<Vec<PathBuf>, ListError> {
-    if !path.is_dir() {
-        return Ok(vec![path.to_path_buf()]);
-    }
-    let entries =
-        std::fs::read_dir(path).map_err(|e| ListError(vec![whole_file(path, e.to_string())]))?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|ext| ext == "toml"))
-        .collect();
-    files.sort();
-    Ok(files)
+    name_glob(text).map(drop)
 }
 
 #[cfg(test)]

@@ -12,8 +12,11 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
+use crate::data_file::{read_text, toml_files, Source};
 use crate::model::{Finding, FixedIn, NearMiss, Report};
 use pattern::CompiledPattern;
+
+pub use crate::data_file::Diagnostic;
 
 pub use kb_import::{import_kb, KbImportError};
 
@@ -82,26 +85,6 @@ pub struct RuleFile {
     pub rule: Vec<Rule>,
 }
 
-/// A problem in a rule file, located by line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Diagnostic {
-    /// The file.
-    pub file: PathBuf,
-    /// 1-based line; 0 when the problem is the whole file (e.g. unreadable).
-    pub line: usize,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl std::fmt::Display for Diagnostic {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.line {
-            0 => write!(f, "{}: {}", self.file.display(), self.message),
-            line => write!(f, "{}:{line}: {}", self.file.display(), self.message),
-        }
-    }
-}
-
 /// Rules failed to load; every problem found is listed.
 #[derive(Debug, thiserror::Error)]
 #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
@@ -139,7 +122,7 @@ impl RuleSet {
 
     /// Adds every rule of a `.toml` file, or of every `.toml` file in a directory (sorted).
     pub fn load(&mut self, path: &Path) -> Result<(), RuleError> {
-        let files = rule_files(path)?;
+        let files = toml_files(path).map_err(|d| RuleError(vec![d]))?;
         let mut problems = Vec::new();
         for file in files {
             match read_rule_file(&file) {
@@ -237,26 +220,6 @@ fn parse_u32(text: &str) -> Option<u32> {
     }
 }
 
-fn rule_files(path: &Path) -> Result<Vec<PathBuf>, RuleError> {
-    let unreadable = |message: String| {
-        RuleError(vec![Diagnostic {
-            file: path.to_path_buf(),
-            line: 0,
-            message,
-        }])
-    };
-    if !path.is_dir() {
-        return Ok(vec![path.to_path_buf()]);
-    }
-    let entries = std::fs::read_dir(path).map_err(|e| unreadable(e.to_string()))?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|ext| ext == "toml"))
-        .collect();
-    files.sort();
-    Ok(files)
-}
-
 /// A rule as a rule file holding just it, the way `rules show` and `import-kb` print it.
 pub fn to_toml(rule: &Rule) -> String {
     let file = RuleFile {
@@ -267,28 +230,14 @@ pub fn to_toml(rule: &Rule) -> String {
 
 /// Reads and checks one rule file.
 pub fn read_rule_file(file: &Path) -> Result<Vec<CompiledRule>, RuleError> {
-    let text = std::fs::read_to_string(file).map_err(|e| {
-        RuleError(vec![Diagnostic {
-            file: file.to_path_buf(),
-            line: 0,
-            message: format!("cannot read: {e}"),
-        }])
-    })?;
+    let text = read_text(file).map_err(|d| RuleError(vec![d]))?;
     parse_rules(&text, file)
 }
 
 /// Parses and checks rule-file text; `file` only labels diagnostics.
 pub fn parse_rules(text: &str, file: &Path) -> Result<Vec<CompiledRule>, RuleError> {
-    let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
-    let diagnostic = |offset: usize, message: String| Diagnostic {
-        file: file.to_path_buf(),
-        line: line_of(offset),
-        message,
-    };
-    let parsed: RuleFile = toml::from_str(text).map_err(|error| {
-        let offset = error.span().map_or(0, |span| span.start);
-        RuleError(vec![diagnostic(offset, error.message().to_string())])
-    })?;
+    let source = Source { text, file };
+    let parsed: RuleFile = source.parse().map_err(|d| RuleError(vec![d]))?;
     let mut problems = Vec::new();
     let mut compiled = Vec::new();
     for rule in parsed.rule {
@@ -302,7 +251,7 @@ pub fn parse_rules(text: &str, file: &Path) -> Result<Vec<CompiledRule>, RuleErr
             Err(found) => problems.extend(
                 found
                     .into_iter()
-                    .map(|(offset, message)| diagnostic(offset, message)),
+                    .map(|(offset, message)| source.at(offset, message)),
             ),
         }
     }

@@ -1,8 +1,9 @@
 //! Frame patterns: ordered `MODULE!FUNCTION` globs matched against a thread's frames.
 
-use globset::{GlobBuilder, GlobMatcher};
+use globset::GlobMatcher;
 use toml::Spanned;
 
+use crate::data_file::name_glob;
 use crate::model::{Frame, NearMiss, Thread};
 
 /// One `MODULE!FUNCTION` entry.
@@ -42,14 +43,9 @@ impl FrameMatcher {
     }
 }
 
-/// A case-insensitive glob in which `*` also crosses `/` (it is a name, not a path).
+/// A compiled name glob.
 fn glob(text: &str) -> Result<GlobMatcher, String> {
-    GlobBuilder::new(text)
-        .case_insensitive(true)
-        .literal_separator(false)
-        .build()
-        .map(|g| g.compile_matcher())
-        .map_err(|e| format!("bad glob {text:?}: {e}"))
+    name_glob(text).map(|g| g.compile_matcher())
 }
 
 /// A rule's frame list, compiled.

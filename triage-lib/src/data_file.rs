@@ -1,0 +1,97 @@
+//! What the user-written data files (rule files, signature lists) share: TOML read with
+//! line-located diagnostics, `MODULE!FUNCTION` name globs, and "a file, or every `.toml`
+//! file in a directory".
+
+use std::path::{Path, PathBuf};
+
+use globset::{Glob, GlobBuilder};
+
+/// A problem in a data file, located by line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// The file.
+    pub file: PathBuf,
+    /// 1-based line; 0 when the problem is the whole file (e.g. unreadable).
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            0 => write!(f, "{}: {}", self.file.display(), self.message),
+            line => write!(f, "{}:{line}: {}", self.file.display(), self.message),
+        }
+    }
+}
+
+impl Diagnostic {
+    /// A problem with the whole file.
+    pub(crate) fn whole_file(file: &Path, message: String) -> Diagnostic {
+        Diagnostic {
+            file: file.to_path_buf(),
+            line: 0,
+            message,
+        }
+    }
+}
+
+/// A data file's text, for turning byte offsets into line-numbered diagnostics.
+pub(crate) struct Source<'a> {
+    pub(crate) text: &'a str,
+    pub(crate) file: &'a Path,
+}
+
+impl Source<'_> {
+    /// A diagnostic at byte `offset`.
+    pub(crate) fn at(&self, offset: usize, message: String) -> Diagnostic {
+        let line = self.text[..offset.min(self.text.len())]
+            .matches('\n')
+            .count()
+            + 1;
+        Diagnostic {
+            file: self.file.to_path_buf(),
+            line,
+            message,
+        }
+    }
+
+    /// Deserializes the TOML, locating a syntax or shape error by line.
+    pub(crate) fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, Diagnostic> {
+        toml::from_str(self.text).map_err(|error| {
+            let offset = error.span().map_or(0, |span| span.start);
+            self.at(offset, error.message().to_string())
+        })
+    }
+}
+
+/// Reads a data file, reporting an unreadable one as a whole-file diagnostic.
+pub(crate) fn read_text(file: &Path) -> Result<String, Diagnostic> {
+    std::fs::read_to_string(file)
+        .map_err(|e| Diagnostic::whole_file(file, format!("cannot read: {e}")))
+}
+
+/// `path` itself, or every `.toml` file in it (sorted, so load order is stable).
+pub(crate) fn toml_files(path: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
+    if !path.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let entries =
+        std::fs::read_dir(path).map_err(|e| Diagnostic::whole_file(path, e.to_string()))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|ext| ext == "toml"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// A case-insensitive glob in which `*` also crosses `/` (it is a name, not a path).
+pub(crate) fn name_glob(text: &str) -> Result<Glob, String> {
+    GlobBuilder::new(text)
+        .case_insensitive(true)
+        .literal_separator(false)
+        .build()
+        .map_err(|e| format!("bad glob {text:?}: {e}"))
+}
