@@ -221,6 +221,9 @@ fn snapshot(root: &Path) -> BTreeSet<(PathBuf, u64, std::time::SystemTime)> {
 #[test]
 fn the_scanned_tree_is_never_written() {
     let share = share();
+    // Read-only, as a dump share mounted for support engineers is. (Root may still write,
+    // so the snapshot comparison below is what proves nothing was written.)
+    set_read_only(&share.root, true);
     let before = snapshot(&share.root);
     let inside = share.root.join("server1/report.jsonl");
     let (_, refused) = scan(
@@ -232,8 +235,40 @@ fn the_scanned_tree_is_never_written() {
     let html = share.root.join("report.html");
     let (_, refused) = scan(&share, &["--html", html.to_str().unwrap()]);
     assert_eq!(refused.status.code(), Some(2));
-    scan(&share, &["--format", "jsonl"]);
+    let (jsonl, output) = scan(&share, &["--format", "jsonl"]);
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(
+        jsonl.lines().count(),
+        10,
+        "a read-only share scans like any other"
+    );
     assert_eq!(snapshot(&share.root), before);
+    set_read_only(&share.root, false); // so the temporary directory can be removed
+}
+
+/// Sets or clears write permission on every directory and file under `root`.
+fn set_read_only(root: &Path, read_only: bool) {
+    for (path, _, _) in snapshot(root) {
+        set_one(&path, read_only);
+    }
+    set_one(root, read_only);
+}
+
+fn set_one(path: &Path, read_only: bool) {
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return;
+    };
+    if meta.file_type().is_symlink() {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let mode = meta.permissions().mode();
+    let mode = if read_only {
+        mode & !0o222
+    } else {
+        mode | 0o200
+    };
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
 #[test]
