@@ -191,3 +191,39 @@ fn explain_names_the_missing_frame_of_a_near_miss() {
     assert!(miss["matched"].as_u64().unwrap() >= 3);
     assert!(miss["missing"][0].as_str().unwrap().starts_with("missing "));
 }
+
+#[test]
+fn the_text_output_opens_with_a_one_line_verdict() {
+    let dir = generated();
+    let symbols = dir.path().join("symbols");
+    for case in expected_cases() {
+        let dump = dir.path().join(case["file"].as_str().unwrap());
+        let output = triage(&[
+            "dump",
+            dump.to_str().unwrap(),
+            "--symbols",
+            symbols.to_str().unwrap(),
+        ]);
+        let text = String::from_utf8(output.stdout).unwrap();
+        let verdict = text.lines().nth(1).unwrap();
+        let expected = match (&case["findings"][0], case["status"].as_str()) {
+            (_, Some("error")) => "verdict: unreadable: ".to_string(),
+            (Value::Null, _) => "verdict: not a known issue".to_string(),
+            (finding, _) => format!(
+                "verdict: KNOWN ISSUE Q269588 ({}) on thread {}; fix {}",
+                finding["confidence"].as_str().unwrap(),
+                finding["thread_id"],
+                if finding["fix_installed"] == true {
+                    "Mapi32.dll 5.5.2652.85 IS installed"
+                } else {
+                    "NOT installed"
+                },
+            ),
+        };
+        assert!(
+            verdict.trim_start().starts_with(&expected),
+            "{}: {verdict}",
+            case["name"]
+        );
+    }
+}

@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use triage::model::{Report, Status};
+use triage::model::Status;
 use triage::Triage;
 
 fn main() -> ExitCode {
@@ -22,33 +22,11 @@ fn main() -> ExitCode {
         .fold(Triage::builder(), |builder, dir| builder.symbol_path(dir))
         .build();
     let report = triage.dump_path(Path::new(&dump));
-    println!("{}", verdict(&report));
+    println!("{}: {}", report.path, triage::print::verdict(&report));
     println!("{}", triage::print::json(&report));
     if report.status == Status::Error {
         ExitCode::from(2)
     } else {
         ExitCode::SUCCESS
     }
-}
-
-/// The answer first: which known issue, on which thread, and whether its fix is installed.
-fn verdict(report: &Report) -> String {
-    if let (Status::Error, Some(error)) = (report.status, &report.error) {
-        return format!(
-            "{}: unreadable: {} ({})",
-            report.path, error.message, error.kind
-        );
-    }
-    let Some(finding) = report.findings.first() else {
-        return format!("{}: no known issue", report.path);
-    };
-    let fix = match finding.fix_installed {
-        Some(true) => "fix installed",
-        Some(false) => "fix not installed",
-        None => "fix unknown",
-    };
-    format!(
-        "{}: known issue {} ({:?}) on thread {}, {fix}",
-        report.path, finding.rule, finding.confidence, finding.thread_id
-    )
 }

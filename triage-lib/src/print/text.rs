@@ -3,12 +3,60 @@
 use std::fmt::Write;
 
 use super::{frame_symbol, ModuleStyle};
-use crate::model::{Report, Status, SymbolState, Thread};
+use crate::model::{Confidence, Finding, Report, Status, SymbolState, Thread};
 
-/// Summary for people: crash, findings, threads (crashing first), modules without symbols.
+/// The answer in one line: known issue or not, which thread, whether the fix is installed,
+/// and what to do; or what the crash is when no rule knows it; or why the input was unread.
+pub fn verdict(report: &Report) -> String {
+    if let (Status::Error, Some(error)) = (report.status, &report.error) {
+        return format!("unreadable: {} ({})", error.message, error.kind);
+    }
+    if let Some(finding) = report.findings.first() {
+        return known_issue(finding);
+    }
+    match (&report.class, &report.signature) {
+        (Some(class), Some(signature)) => {
+            format!("not a known issue: {class} in {signature}")
+        }
+        (Some(class), None) => format!("not a known issue: {class}"),
+        _ => "not a known issue".to_string(),
+    }
+}
+
+fn known_issue(finding: &Finding) -> String {
+    let confidence = match finding.confidence {
+        Confidence::Confirmed => "confirmed",
+        Confidence::Probable => "probable",
+    };
+    let fix = match (finding.fix_installed, &finding.fixed_in) {
+        (Some(true), Some(fixed)) => format!(
+            "fix {} {} IS installed, so this is a different bug or a regression",
+            fixed.module, fixed.version
+        ),
+        (Some(false), Some(fixed)) => {
+            format!(
+                "fix NOT installed: install {} {} or later",
+                fixed.module, fixed.version
+            )
+        }
+        (None, Some(fixed)) => format!(
+            "fix status unknown: check that {} is {} or later",
+            fixed.module, fixed.version
+        ),
+        (_, None) => "no fixed version known".to_string(),
+    };
+    format!(
+        "KNOWN ISSUE {} ({confidence}) on thread {}; {fix}",
+        finding.rule, finding.thread_id
+    )
+}
+
+/// Summary for people: the verdict, crash, findings, threads (crashing first), modules
+/// without symbols.
 pub fn text(report: &Report) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", report.path);
+    let _ = writeln!(out, "  verdict: {}", verdict(report));
     if let Some(error) = &report.error {
         let label = if report.status == Status::Error {
             "error"
@@ -44,8 +92,8 @@ pub fn text(report: &Report) -> String {
     for finding in &report.findings {
         let _ = writeln!(
             out,
-            "  known issue {} ({:?}) on thread {}: {}\n    {}",
-            finding.rule, finding.confidence, finding.thread_id, finding.title, finding.advice
+            "  known issue {}: {}\n    {}",
+            finding.rule, finding.title, finding.advice
         );
     }
     for miss in &report.near_misses {
