@@ -3,6 +3,8 @@
 //! whose line breaks were lost (the stack is then found by the text-stack parser's
 //! token scan).
 
+use std::sync::LazyLock;
+
 use regex::Regex;
 use toml::Spanned;
 
@@ -23,24 +25,23 @@ pub enum KbImportError {
 
 /// Builds a rule from an article's text.
 pub fn import_kb(article: &str) -> Result<Rule, KbImportError> {
-    let id = capture(
-        article,
-        r"(?i)(?:DOCUMENT\s*:|Article(?:\s+ID)?\s*:)\s*Q?(\d{5,7})",
-    )
-    .map(|digits| (format!("Q{digits}"), digits))
-    .ok_or(KbImportError::NoId)?;
+    let patterns = &*PATTERNS;
+    let id = capture(&patterns.id, article)
+        .map(|digits| (format!("Q{digits}"), digits))
+        .ok_or(KbImportError::NoId)?;
     let frames = stack_frames(article).ok_or(KbImportError::NoStack)?;
     let fixed_in = fixed_version(article, &frames);
-    let id_line = Regex::new(r"(?i)^\s*(?:DOCUMENT|Article(?:\s+ID)?)\s*:").expect("valid");
-    let title = capture(article, r"(?m)TITLE\s*:\s*(.+?)(?:\s+PRODUCT\s*:|\s*$)")
+    let title = capture(&patterns.title, article)
         .or_else(|| {
             let mut lines = article.lines().map(str::trim).filter(|l| !l.is_empty());
-            lines.find(|l| !id_line.is_match(l)).map(str::to_string)
+            lines
+                .find(|l| !patterns.id_line.is_match(l))
+                .map(str::to_string)
         })
         .unwrap_or_default();
     let product = match (
-        capture(article, r"(?m)PRODUCT\s*:\s*(.+?)(?:\s+PROD/VER|\s*$)"),
-        capture(article, r"PROD/VER\s*:+\s*([\d.]+)"),
+        capture(&patterns.product, article),
+        capture(&patterns.product_version, article),
     ) {
         (Some(product), Some(version)) => format!("{product} {version}"),
         (product, _) => product.unwrap_or_default(),
@@ -82,8 +83,38 @@ fn unspanned<T>(value: T) -> Spanned<T> {
     Spanned::new(0..0, value)
 }
 
-fn capture(text: &str, pattern: &str) -> Option<String> {
-    let regex = Regex::new(pattern).expect("patterns in this file are valid");
+/// The article patterns, compiled once.
+struct Patterns {
+    id: Regex,
+    id_line: Regex,
+    title: Regex,
+    product: Regex,
+    product_version: Regex,
+    /// `| Mapi32.dll | 5.5.2652.85 |` rows, which survive lost line breaks.
+    piped_file: Regex,
+    /// Column lines with a date, version, size and file name.
+    column_file: Regex,
+    /// A `HEADING` underlined with `=`.
+    heading: Regex,
+}
+
+static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
+    let file = r"([\w.-]+\.(?:dll|exe|sys|ocx))";
+    let version = r"(\d+\.\d+\.\d+(?:\.\d+)?)";
+    let regex = |pattern: &str| Regex::new(pattern).expect("patterns in this file are valid");
+    Patterns {
+        id: regex(r"(?i)(?:DOCUMENT\s*:|Article(?:\s+ID)?\s*:)\s*Q?(\d{5,7})"),
+        id_line: regex(r"(?i)^\s*(?:DOCUMENT|Article(?:\s+ID)?)\s*:"),
+        title: regex(r"(?m)TITLE\s*:\s*(.+?)(?:\s+PRODUCT\s*:|\s*$)"),
+        product: regex(r"(?m)PRODUCT\s*:\s*(.+?)(?:\s+PROD/VER|\s*$)"),
+        product_version: regex(r"PROD/VER\s*:+\s*([\d.]+)"),
+        piped_file: regex(&format!(r"(?i)\|\s*{file}\s*\|\s*{version}\s*\|")),
+        column_file: regex(&format!(r"(?im)^.*?\b{version}\b.*?\b{file}\s*$")),
+        heading: regex(r"\b([A-Z][A-Z ]{2,}[A-Z])\s*={4,}"),
+    }
+});
+
+fn capture(regex: &Regex, text: &str) -> Option<String> {
     Some(regex.captures(text)?.get(1)?.as_str().to_string())
 }
 
@@ -110,11 +141,8 @@ fn stack_frames(article: &str) -> Option<Vec<String>> {
 /// file tables come as `| Mapi32.dll | 5.5.2652.85 |` rows (which survive lost line
 /// breaks) or as column lines with a date, version, size and file name.
 fn fixed_version(article: &str, frames: &[String]) -> Option<FixedIn> {
-    let file = r"([\w.-]+\.(?:dll|exe|sys|ocx))";
-    let version = r"(\d+\.\d+\.\d+(?:\.\d+)?)";
-    let piped = Regex::new(&format!(r"(?i)\|\s*{file}\s*\|\s*{version}\s*\|")).expect("valid");
-    let column = Regex::new(&format!(r"(?im)^.*?\b{version}\b.*?\b{file}\s*$")).expect("valid");
-    let mut rows: Vec<FixedIn> = piped
+    let mut rows: Vec<FixedIn> = PATTERNS
+        .piped_file
         .captures_iter(article)
         .map(|c| FixedIn {
             module: c[1].to_string(),
@@ -122,7 +150,8 @@ fn fixed_version(article: &str, frames: &[String]) -> Option<FixedIn> {
         })
         .collect();
     if rows.is_empty() {
-        rows = column
+        rows = PATTERNS
+            .column_file
             .captures_iter(article)
             .map(|c| FixedIn {
                 module: c[2].to_string(),
@@ -149,8 +178,7 @@ fn fixed_version(article: &str, frames: &[String]) -> Option<FixedIn> {
 /// The text under a `HEADING` underlined with `=`, up to the next such heading, with
 /// whitespace folded.
 fn section(article: &str, heading: &str) -> Option<String> {
-    let headings = Regex::new(r"\b([A-Z][A-Z ]{2,}[A-Z])\s*={4,}").expect("valid pattern");
-    let mut found = headings.captures_iter(article).map(|c| {
+    let mut found = PATTERNS.heading.captures_iter(article).map(|c| {
         let whole = c.get(0).expect("group 0 always exists");
         (c[1].trim().to_string(), whole.start(), whole.end())
     });
