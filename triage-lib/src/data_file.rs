@@ -87,11 +87,13 @@ pub(crate) fn toml_files(path: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
     Ok(files)
 }
 
-/// A case-insensitive glob in which `*` also crosses `/` (it is a name, not a path).
+/// A case-insensitive glob in which `*` also crosses `/` (it is a name, not a path) and `\`
+/// is an ordinary character on every platform (escape with brackets: `[*]`).
 pub(crate) fn name_glob(text: &str) -> Result<Glob, String> {
     GlobBuilder::new(text)
         .case_insensitive(true)
         .literal_separator(false)
+        .backslash_escape(false)
         .build()
         .map_err(|e| format!("bad glob {text:?}: {e}"))
 }
