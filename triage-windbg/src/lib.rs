@@ -188,9 +188,12 @@ fn findings_dml(triage: &Triage, report: &Report) -> String {
         }
         None => out += "  crash: none recorded\n",
     }
-    if report.findings.is_empty() {
+    if let Some(class) = report.class {
         let signature = report.signature.as_deref().unwrap_or("none");
-        out += &format!("  known issues: none (signature: {})\n", escape(signature));
+        out += &format!("  class: {class}  signature: {}\n", escape(signature));
+    }
+    if report.findings.is_empty() {
+        out += "  known issues: none\n";
     }
     for finding in &report.findings {
         let reference = triage
