@@ -20,7 +20,7 @@ PACKAGES="rustc-web cargo-web rust-web-src gcc-mingw-w64-x86-64 wine64"
 
 need() {
   if [ ! -e "$1" ] && ! command -v "$1" > /dev/null; then
-    echo "windows.sh: $1 is missing; install the Debian packages: apt-get install -y $PACKAGES" >&2
+    echo "windows.sh: $1 is missing; install the Debian packages: apt-get install -y $PACKAGES (and python3 for the test)" >&2
     exit 1
   fi
 }
@@ -148,6 +148,7 @@ extension_help() {
 
 run_tests() {
   need "$WINE"
+  need python3
   SHARED=$(cd .. && pwd)/shared/corpus
   run_build
   cargo build --release -p triage-cli
