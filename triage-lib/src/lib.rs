@@ -263,6 +263,13 @@ impl Triage {
         report
     }
 
+    /// Runs the rules and the classifier over a report built elsewhere (say from a live
+    /// debugger's threads and modules) and returns it with findings, class and signature.
+    pub fn judge_report(&self, mut report: Report) -> Report {
+        self.judge(&mut report);
+        report
+    }
+
     /// Runs the whole pipeline with any panic in a dependency turned into an error report.
     fn guarded(&self, name: &str, open: impl FnOnce() -> Result<Dump, TriageError>) -> Report {
         let outcome = catch_unwind(AssertUnwindSafe(|| open().map(|dump| self.report(&dump))));
@@ -366,4 +373,68 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         .map(|s| s.to_string())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "unknown panic".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::{Confidence, Frame, Module, Thread};
+
+    #[test]
+    fn judge_report_runs_rules_on_a_built_report() {
+        let names = [
+            "NTDLL!RtlpFindAndCommitPages",
+            "NTDLL!RtlpExtendHeap",
+            "NTDLL!RtlAllocateHeap",
+            "EXCHMEM!MpHeapAlloc",
+            "EXCHMEM!ExchMHeapAlloc",
+            "MAPI32!LH_IntHeapAlloc",
+            "MAPI32!LH_ExtHeapAlloc",
+            "MAPI32!MAPIAllocateBufferExt",
+            "MAPI32!MAPIAllocateBuffer",
+            "EMSMTA!HrStrAToStrW",
+            "EMSMTA!HrTrackWriteLogA",
+        ];
+        let frames = names
+            .iter()
+            .enumerate()
+            .map(|(index, name)| {
+                let (module, function) = name.split_once('!').unwrap();
+                Frame {
+                    index,
+                    address: model::hex(0x1000 + index as u64),
+                    module: Some(module.to_string()),
+                    function: Some(function.to_string()),
+                    ..Frame::default()
+                }
+            })
+            .collect();
+        let report = Report {
+            path: "live".to_string(),
+            threads: vec![Thread {
+                thread_id: 0x4d8,
+                crashed: true,
+                frames,
+                ..Thread::default()
+            }],
+            modules: vec![Module {
+                name: "MAPI32.dll".to_string(),
+                path: "MAPI32.dll".to_string(),
+                base: "0x6fa90000".to_string(),
+                size: 0,
+                version: Some("5.5.2652.57".to_string()),
+                debug_file: None,
+                debug_id: None,
+                code_id: None,
+                symbols: SymbolState::Loaded,
+            }],
+            ..Report::default()
+        };
+        let judged = Triage::builder().build().judge_report(report);
+        assert_eq!(judged.findings.len(), 1);
+        assert_eq!(judged.findings[0].rule, "Q269588");
+        assert_eq!(judged.findings[0].confidence, Confidence::Confirmed);
+        assert_eq!(judged.findings[0].fix_installed, Some(false));
+        assert!(judged.class.is_some());
+    }
 }
