@@ -142,6 +142,50 @@ extension_without_dump_fails_cleanly() {
   ! out=$(host triage "" "") && grep -q 'no dump file is open' <<< "$out"
 }
 
+# Live targets: the double serves a recorded process instead of a dump (host/src/main.rs).
+extension_live_finds_q269588_unfixed() {
+  local out json
+  out=$(host triage live:q269588 "") || return 1
+  echo "$out"
+  json=$(host triage live:q269588 "" -json) || return 1
+  grep -q '^live target$' <<< "$out" &&
+    grep -q 'known issue <link cmd=".browse https://support.microsoft.com/kb/269588">Q269588</link> (Confirmed) on thread <link cmd="~~\[0x4d8\]s; kb">' <<< "$out" &&
+    grep -q 'fix Mapi32.dll 5.5.2652.85: not installed' <<< "$out" &&
+    python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+(f,) = r["findings"]
+assert (f["rule"], f["confidence"], f["fix_installed"], f["thread_id"]) == ("Q269588", "confirmed", False, 0x4d8), f
+assert f["matched_frames"] == list(range(11)), f
+mapi = [m for m in r["modules"] if m["name"] == "MAPI32.dll"]
+assert mapi and mapi[0]["version"] == "5.5.2652.57", mapi
+(crashed,) = [t for t in r["threads"] if t["crashed"]]
+assert crashed["thread_id"] == 0x4d8 and len(r["threads"]) == 2, r["threads"]
+assert [f["address"] for f in crashed["frames"]][:2] == ["0x77f63eb0", "0x77f640fc"], crashed
+' <<< "$json"
+}
+
+extension_live_sees_the_fix() {
+  local out json
+  out=$(host triage live:q269588-fixed "") || return 1
+  echo "$out"
+  json=$(host triage live:q269588-fixed "" -json) || return 1
+  grep -q 'Q269588</link> (Confirmed)' <<< "$out" &&
+    grep -q 'fix Mapi32.dll 5.5.2652.85: installed' <<< "$out" &&
+    python3 -c '
+import json, sys
+(f,) = json.load(sys.stdin)["findings"]
+assert f["fix_installed"] is True, f
+' <<< "$json"
+}
+
+extension_live_verbose_marks_matched_frames() {
+  local out
+  out=$(host triage live:q269588 "" -v) || return 1
+  grep -q 'MAPI32.dll!MAPIAllocateBuffer+0x28  \[none\]  <b>&lt;- Q269588</b>' <<< "$out" &&
+    grep -q 'thread <link cmd="~~\[0x444\]s; kb">1092 (0x444)</link>$' <<< "$out"
+}
+
 extension_help() {
   host help "" "" | grep -q '!triage -json'
 }
@@ -163,6 +207,9 @@ run_tests() {
   check "!triage -json = triage.exe JSON" extension_json_is_the_cli_json
   check "!triage -v marks the matched frames" extension_verbose_marks_matched_frames
   check "!triage without a dump" extension_without_dump_fails_cleanly
+  check "live !triage finds Q269588, fix not installed" extension_live_finds_q269588_unfixed
+  check "live !triage sees MAPI32 5.5.2652.85 installed" extension_live_sees_the_fix
+  check "live !triage -v marks the matched frames" extension_live_verbose_marks_matched_frames
   check "!help" extension_help
   echo "windows: $passed passed, $failed failed"
   [ "$failed" = 0 ]

@@ -9,25 +9,29 @@
 //! Microsoft's metadata, and the test host's hand-written double checks them from the
 //! other side.
 //!
-//! Only dump targets are supported: on a live target `GetDumpFileWide` fails and
-//! `!triage` says so (walking threads through `IDebugSystemObjects` is not done yet).
+//! With a dump open, `!triage` runs the library on the dump file itself. On a live target
+//! (`GetDumpFileWide` fails) it builds the library's model from the engine instead:
+//! threads from `IDebugSystemObjects`, their stacks from `IDebugControl::GetStackTrace`
+//! named by `IDebugSymbols::GetNameByOffset`, modules and file versions from
+//! `IDebugSymbols2`, and then runs the same rules and classifier on it.
 
 use std::ffi::{c_char, c_void, CStr, CString, OsString};
 use std::os::windows::ffi::OsStringExt;
 use std::path::PathBuf;
 
-use triage::model::Report;
+use triage::model::{self, ErrorInfo, Frame, Module, Report, Status, SymbolState, Thread, Trust};
 use triage::print::{frame_symbol, ModuleStyle};
 use triage::Triage;
 use windows::core::{Interface, HRESULT, PCSTR};
 use windows::Win32::Foundation::{E_FAIL, E_INVALIDARG, S_OK};
 use windows::Win32::System::Diagnostics::Debug::Extensions::{
-    IDebugClient, IDebugClient4, IDebugControl, IDebugSymbols, DEBUG_OUTCTL_AMBIENT_DML,
-    DEBUG_OUTCTL_AMBIENT_TEXT, DEBUG_OUTPUT_ERROR, DEBUG_OUTPUT_NORMAL,
+    IDebugClient, IDebugClient4, IDebugControl, IDebugSymbols, IDebugSymbols2,
+    IDebugSystemObjects, DEBUG_MODNAME_IMAGE, DEBUG_MODNAME_MODULE, DEBUG_OUTCTL_AMBIENT_DML,
+    DEBUG_OUTCTL_AMBIENT_TEXT, DEBUG_OUTPUT_ERROR, DEBUG_OUTPUT_NORMAL, DEBUG_STACK_FRAME,
 };
 
 const USAGE: &str =
-    "!triage        known issues in the open dump, with links to the KB and the thread\n\
+    "!triage        known issues in the open dump or live target, with links to the KB and the thread\n\
                      !triage -v     the same, then every thread's stack, frames of a finding marked\n\
                      !triage -json  the full report as JSON (triage dump --format json)\n\
                      Symbols: the debugger's symbol path (.sympath), then _NT_SYMBOL_PATH.\n";
@@ -91,35 +95,49 @@ pub unsafe extern "system" fn triage(client: *mut c_void, args: *const c_char) -
             return E_INVALIDARG;
         }
     };
-    let Some(dump) = client
+    let dump = client
         .cast::<IDebugClient4>()
         .ok()
-        .and_then(|c| dump_file(&c))
-    else {
-        output(
-            &control,
-            DEBUG_OUTPUT_ERROR,
-            "!triage: no dump file is open; live targets are not supported yet (.dump /ma a file and open it)\n",
-        );
-        return E_FAIL;
+        .and_then(|c| dump_file(&c));
+    let (triage, report) = match dump {
+        Some(dump) => {
+            let engine_path = client
+                .cast::<IDebugSymbols>()
+                .ok()
+                .and_then(|s| symbol_path(&s));
+            let triage = engine_path
+                .iter()
+                .fold(Triage::builder(), |builder, path| builder.symbol_path(path))
+                .nt_symbol_path_from_env()
+                .build();
+            for entry in triage.unsupported_symbol_entries() {
+                output(
+                    &control,
+                    DEBUG_OUTPUT_ERROR,
+                    &format!("!triage: ignoring symbol path entry {entry:?}\n"),
+                );
+            }
+            let report = triage.dump_path(&dump);
+            (triage, report)
+        }
+        // A live target: the engine has already walked and named everything, so no
+        // symbol files are read here.
+        None => match live_report(client, &control) {
+            Ok(report) => {
+                let triage = Triage::builder().build();
+                let report = triage.judge_report(report);
+                (triage, report)
+            }
+            Err(message) => {
+                output(
+                    &control,
+                    DEBUG_OUTPUT_ERROR,
+                    &format!("!triage: no dump file is open, and the live target could not be read: {message}\n"),
+                );
+                return E_FAIL;
+            }
+        },
     };
-    let engine_path = client
-        .cast::<IDebugSymbols>()
-        .ok()
-        .and_then(|s| symbol_path(&s));
-    let triage = engine_path
-        .iter()
-        .fold(Triage::builder(), |builder, path| builder.symbol_path(path))
-        .nt_symbol_path_from_env()
-        .build();
-    for entry in triage.unsupported_symbol_entries() {
-        output(
-            &control,
-            DEBUG_OUTPUT_ERROR,
-            &format!("!triage: ignoring symbol path entry {entry:?}\n"),
-        );
-    }
-    let report = triage.dump_path(&dump);
     match mode {
         Mode::Json => output(
             &control,
@@ -156,6 +174,254 @@ unsafe fn dump_file(client: &IDebugClient4) -> Option<PathBuf> {
         .ok()?;
     let len = name.iter().position(|&c| c == 0).unwrap_or(name.len());
     (len > 0).then(|| PathBuf::from(OsString::from_wide(&name[..len])))
+}
+
+/// Frames asked of the engine per thread, the library's default cap; a thread with more
+/// is marked `truncated`.
+const LIVE_MAX_FRAMES: usize = 1024;
+
+/// What `report.path` says for a live target.
+const LIVE_PATH: &str = "live target";
+
+/// One module as the engine lists it: the model's entry plus the engine's module name
+/// (`MAPI32`), which is what `GetNameByOffset` puts before the `!`.
+struct LiveModule {
+    engine_name: String,
+    base: u64,
+    module: Module,
+}
+
+/// The model of a live target, built from the engine: every thread's stack and every
+/// loaded module with its file version. The engine's current thread is switched to walk
+/// each stack and is restored afterwards. `Err` only when no thread can be listed;
+/// a thread whose stack fails is kept without frames and the report is `partial`.
+unsafe fn live_report(client: &IDebugClient, control: &IDebugControl) -> Result<Report, String> {
+    let system = client
+        .cast::<IDebugSystemObjects>()
+        .map_err(|e| format!("no IDebugSystemObjects: {e}"))?;
+    let symbols = client
+        .cast::<IDebugSymbols2>()
+        .map_err(|e| format!("no IDebugSymbols2: {e}"))?;
+    let count = system
+        .GetNumberThreads()
+        .map_err(|e| format!("GetNumberThreads: {e}"))?;
+    if count == 0 {
+        return Err("the engine lists no threads".to_string());
+    }
+    let (mut ids, mut system_ids) = (vec![0u32; count as usize], vec![0u32; count as usize]);
+    system
+        .GetThreadIdsByIndex(0, count, Some(ids.as_mut_ptr()), Some(system_ids.as_mut_ptr()))
+        .map_err(|e| format!("GetThreadIdsByIndex: {e}"))?;
+    let mut problems = Vec::new();
+    let mut modules = live_modules(&symbols, &mut problems);
+    let original = system.GetCurrentThreadId().ok();
+    // The thread of the last event (the exception, the break-in); without one, the
+    // thread the user is on.
+    let crashed = system.GetEventThread().ok().or(original);
+    let mut threads = Vec::with_capacity(ids.len());
+    for (&id, &system_id) in ids.iter().zip(&system_ids) {
+        let stack = system
+            .SetCurrentThreadId(id)
+            .map_err(|e| format!("SetCurrentThreadId: {e}"))
+            .and_then(|()| live_stack(control, &symbols, &modules));
+        let (frames, truncated) = stack.unwrap_or_else(|e| {
+            problems.push(format!("thread {system_id:#x}: {e}"));
+            (Vec::new(), false)
+        });
+        threads.push(Thread {
+            thread_id: system_id,
+            name: None,
+            crashed: Some(id) == crashed,
+            frames,
+            truncated,
+        });
+    }
+    if let Some(original) = original {
+        if let Err(e) = system.SetCurrentThreadId(original) {
+            problems.push(format!("restoring the current thread: {e}"));
+        }
+    }
+    for entry in &mut modules {
+        let frames: Vec<&Frame> = threads
+            .iter()
+            .flat_map(|t| &t.frames)
+            .filter(|f| f.module.as_deref() == Some(entry.module.name.as_str()))
+            .collect();
+        entry.module.symbols = if frames.is_empty() {
+            SymbolState::Unused
+        } else if frames.iter().any(|f| f.function.is_some()) {
+            SymbolState::Loaded
+        } else {
+            SymbolState::Missing
+        };
+    }
+    let error = (!problems.is_empty()).then(|| ErrorInfo {
+        kind: "live_target".to_string(),
+        message: problems.join("; "),
+    });
+    Ok(Report {
+        path: LIVE_PATH.to_string(),
+        status: if error.is_some() {
+            Status::Partial
+        } else {
+            Status::Ok
+        },
+        error,
+        modules: modules.into_iter().map(|m| m.module).collect(),
+        threads,
+        ..Report::default()
+    })
+}
+
+/// The loaded modules, in the engine's order, each with its file version
+/// (`VS_FIXEDFILEINFO`, which `fix_installed` compares against). The engine does not say
+/// the image size through these calls, so `size` is 0.
+unsafe fn live_modules(symbols: &IDebugSymbols2, problems: &mut Vec<String>) -> Vec<LiveModule> {
+    let (mut loaded, mut unloaded) = (0u32, 0u32);
+    if let Err(e) = symbols.GetNumberModules(&mut loaded, &mut unloaded) {
+        problems.push(format!("GetNumberModules: {e}"));
+        return Vec::new();
+    }
+    let mut modules = Vec::new();
+    for index in 0..loaded {
+        let base = match symbols.GetModuleByIndex(index) {
+            Ok(base) => base,
+            Err(e) => {
+                problems.push(format!("GetModuleByIndex({index}): {e}"));
+                continue;
+            }
+        };
+        let engine_name = module_name(symbols, DEBUG_MODNAME_MODULE, index).unwrap_or_default();
+        let path = module_name(symbols, DEBUG_MODNAME_IMAGE, index)
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| engine_name.clone());
+        let name = path
+            .rsplit(['\\', '/'])
+            .next()
+            .unwrap_or(&path)
+            .to_string();
+        modules.push(LiveModule {
+            engine_name,
+            base,
+            module: Module {
+                name,
+                path,
+                base: model::hex(base),
+                size: 0,
+                version: module_version(symbols, index),
+                debug_file: None,
+                debug_id: None,
+                code_id: None,
+                symbols: SymbolState::Unused,
+            },
+        });
+    }
+    modules
+}
+
+unsafe fn module_name(symbols: &IDebugSymbols2, which: u32, index: u32) -> Option<String> {
+    let mut name = vec![0u8; 1024];
+    symbols
+        .GetModuleNameString(which, index, 0, Some(&mut name), None)
+        .ok()?;
+    Some(CStr::from_bytes_until_nul(&name).ok()?.to_string_lossy().into_owned())
+}
+
+/// The file version from the module's `VS_FIXEDFILEINFO` (version item `"\\"`).
+unsafe fn module_version(symbols: &IDebugSymbols2, index: u32) -> Option<String> {
+    // VS_FIXEDFILEINFO: 13 DWORDs, signature first, file version MS/LS third and fourth.
+    let mut info = [0u32; 13];
+    symbols
+        .GetModuleVersionInformation(
+            index,
+            0,
+            PCSTR(b"\\\0".as_ptr()),
+            Some(info.as_mut_ptr().cast()),
+            std::mem::size_of_val(&info) as u32,
+            None,
+        )
+        .ok()?;
+    if info[0] != 0xfeef_04bd {
+        return None;
+    }
+    let (ms, ls) = (info[2], info[3]);
+    Some(format!("{}.{}.{}.{}", ms >> 16, ms & 0xffff, ls >> 16, ls & 0xffff))
+}
+
+/// The current thread's stack as the engine walks it (`k`), innermost first.
+unsafe fn live_stack(
+    control: &IDebugControl,
+    symbols: &IDebugSymbols2,
+    modules: &[LiveModule],
+) -> Result<(Vec<Frame>, bool), String> {
+    let mut raw = vec![DEBUG_STACK_FRAME::default(); LIVE_MAX_FRAMES + 1];
+    let mut filled = 0u32;
+    control
+        .GetStackTrace(0, 0, 0, &mut raw, Some(&mut filled))
+        .map_err(|e| format!("GetStackTrace: {e}"))?;
+    let filled = (filled as usize).min(raw.len());
+    let frames = raw[..filled.min(LIVE_MAX_FRAMES)]
+        .iter()
+        .enumerate()
+        .map(|(index, raw)| live_frame(symbols, modules, index, raw))
+        .collect();
+    Ok((frames, filled > LIVE_MAX_FRAMES))
+}
+
+/// One engine frame in the model's convention: `InstructionOffset` is the instruction
+/// pointer in frame 0 and the return address into the frame in callers (the caller's
+/// `ReturnOffset`), which is what `Frame::address` holds.
+unsafe fn live_frame(
+    symbols: &IDebugSymbols2,
+    modules: &[LiveModule],
+    index: usize,
+    raw: &DEBUG_STACK_FRAME,
+) -> Frame {
+    let address = raw.InstructionOffset;
+    let mut name = vec![0u8; 1024];
+    let mut displacement = 0u64;
+    let named = symbols
+        .GetNameByOffset(address, Some(&mut name), None, Some(&mut displacement))
+        .ok()
+        .and_then(|()| CStr::from_bytes_until_nul(&name).ok())
+        .map(|name| name.to_string_lossy().into_owned());
+    let (engine_module, function) = match named.as_deref().map(split_symbol) {
+        Some((module, function)) => (Some(module), function),
+        None => (None, None),
+    };
+    let module = engine_module.as_deref().and_then(|engine_name| {
+        modules
+            .iter()
+            .find(|m| m.engine_name.eq_ignore_ascii_case(engine_name))
+    });
+    Frame {
+        index,
+        address: model::hex(address),
+        module: module.map(|m| m.module.name.clone()).or(engine_module),
+        offset: function.as_ref().map(|_| model::hex(displacement)),
+        function,
+        module_offset: module.map(|m| model::hex(address.wrapping_sub(m.base))),
+        trust: if index == 0 { Trust::Context } else { Trust::None },
+        ..Frame::default()
+    }
+}
+
+/// `MAPI32!MAPIAllocateBuffer+0x28` into `MAPI32` and `MAPIAllocateBuffer`; a name
+/// without `!` (`MAPI32+0x1234`, no symbols) has a module only.
+fn split_symbol(name: &str) -> (String, Option<String>) {
+    let strip = |text: &str| -> String {
+        match text.rsplit_once("+0x") {
+            Some((head, tail)) if tail.chars().all(|c| c.is_ascii_hexdigit()) => head.to_string(),
+            _ => text.to_string(),
+        }
+    };
+    match name.split_once('!') {
+        Some((module, function)) => (
+            module.to_string(),
+            Some(strip(function)).filter(|f| !f.is_empty()),
+        ),
+        None => (strip(name), None),
+    }
 }
 
 /// The engine's symbol path (`.sympath`), so `!triage` finds the same symbols WinDbg does.
@@ -216,6 +482,18 @@ fn findings_dml(triage: &Triage, report: &Report) -> String {
             escape(&finding.title),
             escape(&finding.advice)
         );
+        if let Some(fixed) = &finding.fixed_in {
+            let state = match finding.fix_installed {
+                Some(true) => "installed",
+                Some(false) => "not installed",
+                None => "unknown (no version for the module)",
+            };
+            out += &format!(
+                "    fix {} {}: {state}\n",
+                escape(&fixed.module),
+                escape(&fixed.version)
+            );
+        }
     }
     out
 }
