@@ -1,4 +1,4 @@
-//! WinDbg/CDB extension: `!triage` runs triage-lib on the dump the debugger has open.
+//! WinDbg/CDB extension: `!triage` runs triage-lib on the debugger's dump or live target.
 //!
 //! DbgEng finds the exports by name: `DebugExtensionInitialize` when the DLL is
 //! `.load`ed, then one export per command, each called with the engine's client (a raw
@@ -25,9 +25,9 @@ use triage::Triage;
 use windows::core::{Interface, HRESULT, PCSTR};
 use windows::Win32::Foundation::{E_FAIL, E_INVALIDARG, S_OK};
 use windows::Win32::System::Diagnostics::Debug::Extensions::{
-    IDebugClient, IDebugClient4, IDebugControl, IDebugSymbols, IDebugSymbols2,
-    IDebugSystemObjects, DEBUG_MODNAME_IMAGE, DEBUG_MODNAME_MODULE, DEBUG_OUTCTL_AMBIENT_DML,
-    DEBUG_OUTCTL_AMBIENT_TEXT, DEBUG_OUTPUT_ERROR, DEBUG_OUTPUT_NORMAL, DEBUG_STACK_FRAME,
+    IDebugClient, IDebugClient4, IDebugControl, IDebugSymbols, IDebugSymbols2, IDebugSystemObjects,
+    DEBUG_MODNAME_IMAGE, DEBUG_MODNAME_MODULE, DEBUG_OUTCTL_AMBIENT_DML, DEBUG_OUTCTL_AMBIENT_TEXT,
+    DEBUG_OUTPUT_ERROR, DEBUG_OUTPUT_NORMAL, DEBUG_STACK_FRAME,
 };
 
 const USAGE: &str =
@@ -210,7 +210,12 @@ unsafe fn live_report(client: &IDebugClient, control: &IDebugControl) -> Result<
     }
     let (mut ids, mut system_ids) = (vec![0u32; count as usize], vec![0u32; count as usize]);
     system
-        .GetThreadIdsByIndex(0, count, Some(ids.as_mut_ptr()), Some(system_ids.as_mut_ptr()))
+        .GetThreadIdsByIndex(
+            0,
+            count,
+            Some(ids.as_mut_ptr()),
+            Some(system_ids.as_mut_ptr()),
+        )
         .map_err(|e| format!("GetThreadIdsByIndex: {e}"))?;
     let mut problems = Vec::new();
     let mut modules = live_modules(&symbols, &mut problems);
@@ -295,11 +300,7 @@ unsafe fn live_modules(symbols: &IDebugSymbols2, problems: &mut Vec<String>) -> 
         let path = module_name(symbols, DEBUG_MODNAME_IMAGE, index)
             .filter(|p| !p.is_empty())
             .unwrap_or_else(|| engine_name.clone());
-        let name = path
-            .rsplit(['\\', '/'])
-            .next()
-            .unwrap_or(&path)
-            .to_string();
+        let name = path.rsplit(['\\', '/']).next().unwrap_or(&path).to_string();
         modules.push(LiveModule {
             engine_name,
             base,
@@ -324,7 +325,12 @@ unsafe fn module_name(symbols: &IDebugSymbols2, which: u32, index: u32) -> Optio
     symbols
         .GetModuleNameString(which, index, 0, Some(&mut name), None)
         .ok()?;
-    Some(CStr::from_bytes_until_nul(&name).ok()?.to_string_lossy().into_owned())
+    Some(
+        CStr::from_bytes_until_nul(&name)
+            .ok()?
+            .to_string_lossy()
+            .into_owned(),
+    )
 }
 
 /// The file version from the module's `VS_FIXEDFILEINFO` (version item `"\\"`).
@@ -345,7 +351,13 @@ unsafe fn module_version(symbols: &IDebugSymbols2, index: u32) -> Option<String>
         return None;
     }
     let (ms, ls) = (info[2], info[3]);
-    Some(format!("{}.{}.{}.{}", ms >> 16, ms & 0xffff, ls >> 16, ls & 0xffff))
+    Some(format!(
+        "{}.{}.{}.{}",
+        ms >> 16,
+        ms & 0xffff,
+        ls >> 16,
+        ls & 0xffff
+    ))
 }
 
 /// The current thread's stack as the engine walks it (`k`), innermost first.
@@ -401,7 +413,11 @@ unsafe fn live_frame(
         offset: function.as_ref().map(|_| model::hex(displacement)),
         function,
         module_offset: module.map(|m| model::hex(address.wrapping_sub(m.base))),
-        trust: if index == 0 { Trust::Context } else { Trust::None },
+        trust: if index == 0 {
+            Trust::Context
+        } else {
+            Trust::None
+        },
         ..Frame::default()
     }
 }

@@ -206,11 +206,36 @@ fn q269588(mapi32_version: [u16; 4]) -> Live {
         ],
         event_thread: 1,
         modules: vec![
-            module(0x40_0000, "EMSMTA", "C:\\exchsrvr\\bin\\emsmta.exe", [5, 5, 2653, 23]),
-            module(0x77f6_0000, "NTDLL", "C:\\WINNT\\system32\\ntdll.dll", [5, 0, 2195, 2779]),
-            module(0x77e8_0000, "KERNEL32", "C:\\WINNT\\system32\\KERNEL32.dll", [5, 0, 2195, 2778]),
-            module(0x6fa9_0000, "MAPI32", "C:\\WINNT\\system32\\MAPI32.dll", mapi32_version),
-            module(0x6fff_0000, "EXCHMEM", "C:\\WINNT\\system32\\EXCHMEM.DLL", [5, 5, 2653, 23]),
+            module(
+                0x40_0000,
+                "EMSMTA",
+                "C:\\exchsrvr\\bin\\emsmta.exe",
+                [5, 5, 2653, 23],
+            ),
+            module(
+                0x77f6_0000,
+                "NTDLL",
+                "C:\\WINNT\\system32\\ntdll.dll",
+                [5, 0, 2195, 2779],
+            ),
+            module(
+                0x77e8_0000,
+                "KERNEL32",
+                "C:\\WINNT\\system32\\KERNEL32.dll",
+                [5, 0, 2195, 2778],
+            ),
+            module(
+                0x6fa9_0000,
+                "MAPI32",
+                "C:\\WINNT\\system32\\MAPI32.dll",
+                mapi32_version,
+            ),
+            module(
+                0x6fff_0000,
+                "EXCHMEM",
+                "C:\\WINNT\\system32\\EXCHMEM.DLL",
+                [5, 5, 2653, 23],
+            ),
         ],
     }
 }
@@ -470,7 +495,11 @@ unsafe extern "system" fn get_number_modules(
     S_OK
 }
 
-unsafe extern "system" fn get_module_by_index(this: *mut Face, index: u32, base: *mut u64) -> Hresult {
+unsafe extern "system" fn get_module_by_index(
+    this: *mut Face,
+    index: u32,
+    base: *mut u64,
+) -> Hresult {
     let Ok(live) = live(this) else { return E_FAIL };
     match live.modules.get(index as usize) {
         Some(module) => {
@@ -640,17 +669,29 @@ unsafe fn run(
                     SLOT_GET_MODULE_VERSION_INFORMATION,
                     get_module_version_information as *const (),
                 ),
-                (SLOT_GET_MODULE_NAME_STRING, get_module_name_string as *const ()),
+                (
+                    SLOT_GET_MODULE_NAME_STRING,
+                    get_module_name_string as *const (),
+                ),
             ]),
             engine: std::ptr::null(),
         },
         system: Face {
             vtable: vtable(&[
                 (SLOT_GET_EVENT_THREAD, get_event_thread as *const ()),
-                (SLOT_GET_CURRENT_THREAD_ID, get_current_thread_id as *const ()),
-                (SLOT_SET_CURRENT_THREAD_ID, set_current_thread_id as *const ()),
+                (
+                    SLOT_GET_CURRENT_THREAD_ID,
+                    get_current_thread_id as *const (),
+                ),
+                (
+                    SLOT_SET_CURRENT_THREAD_ID,
+                    set_current_thread_id as *const (),
+                ),
                 (SLOT_GET_NUMBER_THREADS, get_number_threads as *const ()),
-                (SLOT_GET_THREAD_IDS_BY_INDEX, get_thread_ids_by_index as *const ()),
+                (
+                    SLOT_GET_THREAD_IDS_BY_INDEX,
+                    get_thread_ids_by_index as *const (),
+                ),
             ]),
             engine: std::ptr::null(),
         },
