@@ -15,7 +15,7 @@ mod scan;
 /// Triage Windows minidumps and pasted call stacks: walk every thread, symbolize, and name
 /// known issues.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -65,6 +65,10 @@ pub fn text(report: &Report) -> String {
         };
         let _ = writeln!(out, "  {label}: {} ({})", error.message, error.kind);
     }
+    if report.status == Status::Error {
+        // Nothing was read, so there is nothing more to say.
+        return out;
+    }
     if let Some(system) = &report.system {
         let version = system.os_version.as_deref().unwrap_or("");
         let _ = writeln!(out, "  system: {} {version}, {}", system.os, system.cpu);
