@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{dump_json, repo, shared, triage};
+use common::{dump_json, dump_json_with, repo, shared, triage_dump};
 use serde_json::Value;
 
 /// Breakpad's test dumps, named after the crash each one holds.
@@ -112,12 +112,7 @@ fn the_text_summary_names_class_signature_and_page_heap() {
     let example = repo().join("corpus/examples");
     let dump = example.join("q269588.dmp");
     let symbols = example.join("symbols");
-    let output = triage(&[
-        "dump",
-        dump.to_str().unwrap(),
-        "--symbols",
-        symbols.to_str().unwrap(),
-    ]);
+    let output = triage_dump(&dump, &[&symbols], &[]);
     let text = String::from_utf8(output.stdout).unwrap();
     let report = example_report();
     let line = format!(
@@ -169,17 +164,11 @@ fn user_signature_lists_extend_the_builtin_ones() {
         .starts_with("HrLoadRoutingEntry"));
     let lists = dir.path().join("skip.toml");
     std::fs::write(&lists, "skip = [\"emsmta!HrLoadRoutingEntry\"]\n").unwrap();
-    let output = triage(&[
-        "dump",
-        dump.to_str().unwrap(),
-        "--symbols",
-        symbols.to_str().unwrap(),
-        "--signature-lists",
-        lists.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
-    let after: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let (after, _) = dump_json_with(
+        &dump,
+        &[&symbols],
+        &["--signature-lists", lists.to_str().unwrap()],
+    );
     assert!(after["signature"]
         .as_str()
         .unwrap()

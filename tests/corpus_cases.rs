@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{dump_json, repo, triage};
+use common::{dump_json, dump_json_with, repo, triage_dump};
 use serde_json::Value;
 
 /// Generates the corpus into a fresh temporary directory (never into the repository).
@@ -128,14 +128,11 @@ const FPO_SLOTS: [(usize, usize, &str); 3] =
 #[test]
 fn kb_format_prints_the_articles_lines() {
     let example = repo().join("corpus/examples");
-    let output = triage(&[
-        "dump",
-        example.join("q269588.dmp").to_str().unwrap(),
-        "--symbols",
-        example.join("symbols").to_str().unwrap(),
-        "--format",
-        "kb",
-    ]);
+    let output = triage_dump(
+        &example.join("q269588.dmp"),
+        &[&example.join("symbols")],
+        &["--format", "kb"],
+    );
     let text = String::from_utf8(output.stdout).unwrap();
     let crashed_block = text
         .split("\n\n")
@@ -176,16 +173,8 @@ fn no_shared_corpus_dump_is_a_known_issue() {
 fn explain_names_the_missing_frame_of_a_near_miss() {
     let dir = generated();
     let symbols = dir.path().join("symbols");
-    let output = triage(&[
-        "dump",
-        dir.path().join("heap_other_callers.dmp").to_str().unwrap(),
-        "--symbols",
-        symbols.to_str().unwrap(),
-        "--explain",
-        "--format",
-        "json",
-    ]);
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let dump = dir.path().join("heap_other_callers.dmp");
+    let (report, _) = dump_json_with(&dump, &[&symbols], &["--explain"]);
     let miss = &report["near_misses"][0];
     assert_eq!(miss["rule"], "Q269588", "{report}");
     assert!(miss["matched"].as_u64().unwrap() >= 3);
@@ -198,12 +187,7 @@ fn the_text_output_opens_with_a_one_line_verdict() {
     let symbols = dir.path().join("symbols");
     for case in expected_cases() {
         let dump = dir.path().join(case["file"].as_str().unwrap());
-        let output = triage(&[
-            "dump",
-            dump.to_str().unwrap(),
-            "--symbols",
-            symbols.to_str().unwrap(),
-        ]);
+        let output = triage_dump(&dump, &[&symbols], &[]);
         let text = String::from_utf8(output.stdout).unwrap();
         let verdict = text.lines().nth(1).unwrap();
         let expected = match (&case["findings"][0], case["status"].as_str()) {

@@ -4,7 +4,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{dump_json, shared, shared_dumps, triage};
+use common::{dump_json, dump_json_with, shared, shared_dumps, triage, triage_dump};
 use serde_json::Value;
 
 #[test]
@@ -176,14 +176,7 @@ fn symbols_in_nt_symbol_path_are_used() {
 fn kb_format_lists_every_thread_with_windbg_columns() {
     let dump = shared("breakpad/src/processor/testdata/minidump2.dmp");
     let symbols = shared("breakpad/src/processor/testdata/symbols");
-    let output = triage(&[
-        "dump",
-        dump.to_str().unwrap(),
-        "--symbols",
-        symbols.to_str().unwrap(),
-        "--format",
-        "kb",
-    ]);
+    let output = triage_dump(&dump, &[&symbols], &["--format", "kb"]);
     let text = String::from_utf8(output.stdout).unwrap();
     assert_eq!(text.matches("ChildEBP RetAddr  Args to Child").count(), 2);
     assert!(
@@ -195,18 +188,9 @@ fn kb_format_lists_every_thread_with_windbg_columns() {
 #[test]
 fn the_work_limit_cuts_a_walk_short_and_says_so() {
     let dump = shared("minidump-stackwalk/pgo_data/minidumps/windows-x86.dmp");
-    let output = triage(&[
-        "dump",
-        dump.to_str().unwrap(),
-        "--max-walk-work",
-        "300",
-        "--max-frames",
-        "5",
-        "--format",
-        "json",
-    ]);
+    let (report, output) =
+        dump_json_with(&dump, &[], &["--max-walk-work", "300", "--max-frames", "5"]);
     assert_eq!(output.status.code(), Some(0));
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(report["status"], "partial");
     assert_eq!(report["error"]["kind"], "work_limit");
     let threads = report["threads"].as_array().unwrap();
@@ -220,16 +204,7 @@ fn the_work_limit_cuts_a_walk_short_and_says_so() {
 #[test]
 fn the_thread_limit_keeps_the_crashing_thread_and_lists_the_rest() {
     let dump = shared("minidump-stackwalk/pgo_data/minidumps/windows-x86.dmp");
-    let output = triage(&[
-        "dump",
-        dump.to_str().unwrap(),
-        "--max-threads",
-        "3",
-        "--format",
-        "json",
-    ]);
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
-    common::assert_valid_report(&report);
+    let (report, _) = dump_json_with(&dump, &[], &["--max-threads", "3"]);
     assert_eq!(report["error"]["kind"], "thread_limit");
     let threads = report["threads"].as_array().unwrap();
     assert_eq!(threads.len(), 95);

@@ -3,7 +3,6 @@
 mod common;
 
 use common::{repo, triage};
-use serde_json::Value;
 
 fn stdout(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
@@ -60,17 +59,11 @@ fn user_rules_join_the_builtin_pack_on_every_thread() {
     )
     .unwrap();
     let example = repo().join("corpus/examples");
-    let output = triage(&[
-        "dump",
-        example.join("q269588.dmp").to_str().unwrap(),
-        "--symbols",
-        example.join("symbols").to_str().unwrap(),
-        "--rules",
-        dir.path().to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let (report, _) = common::dump_json_with(
+        &example.join("q269588.dmp"),
+        &[&example.join("symbols")],
+        &["--rules", dir.path().to_str().unwrap()],
+    );
     let rules: Vec<&str> = report["findings"]
         .as_array()
         .unwrap()

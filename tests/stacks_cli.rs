@@ -5,7 +5,7 @@ mod common;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use common::{dump_json, repo, triage};
+use common::{dump_json, dump_json_with, repo, triage};
 use serde_json::Value;
 
 fn seed() -> std::path::PathBuf {
@@ -81,17 +81,8 @@ fn an_imported_rule_behaves_exactly_like_the_builtin_one() {
         }
         let (builtin, _) = dump_json(&dump, &[&symbols]);
         // Same id: the imported rule replaces the built-in one.
-        let output = triage(&[
-            "dump",
-            dump.to_str().unwrap(),
-            "--symbols",
-            symbols.to_str().unwrap(),
-            "--rules",
-            imported.to_str().unwrap(),
-            "--format",
-            "json",
-        ]);
-        let with_imported: Value = serde_json::from_slice(&output.stdout).unwrap();
+        let (with_imported, _) =
+            dump_json_with(&dump, &[&symbols], &["--rules", imported.to_str().unwrap()]);
         assert_eq!(
             builtin["findings"],
             with_imported["findings"],

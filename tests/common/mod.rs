@@ -31,20 +31,30 @@ pub fn triage(args: &[&str]) -> Output {
         .expect("the triage binary runs")
 }
 
-/// Runs `triage dump FILE --format json [--symbols S]...` and parses the report.
-pub fn dump_json(dump: &Path, symbols: &[&Path]) -> (Value, Output) {
-    let dump = dump.to_str().unwrap().to_string();
-    let mut args = vec!["dump".to_string(), dump, "--format".into(), "json".into()];
+/// Runs `triage dump DUMP [--symbols S]... EXTRA...`.
+pub fn triage_dump(dump: &Path, symbols: &[&Path], extra: &[&str]) -> Output {
+    let mut args = vec!["dump", dump.to_str().unwrap()];
     for root in symbols {
-        args.push("--symbols".into());
-        args.push(root.to_str().unwrap().into());
+        args.extend(["--symbols", root.to_str().unwrap()]);
     }
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    args.extend(extra);
     let output = triage(&args);
     assert_no_panic(&output);
+    output
+}
+
+/// Runs `triage dump FILE --format json [--symbols S]...` and parses the report.
+pub fn dump_json(dump: &Path, symbols: &[&Path]) -> (Value, Output) {
+    dump_json_with(dump, symbols, &[])
+}
+
+/// Like [`dump_json`], with more arguments; the report is checked against the schema.
+pub fn dump_json_with(dump: &Path, symbols: &[&Path], extra: &[&str]) -> (Value, Output) {
+    let output = triage_dump(dump, symbols, &[extra, &["--format", "json"]].concat());
     let report = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
         panic!(
-            "stdout of {args:?} is not JSON ({e}): {}",
+            "stdout of triage dump {} is not JSON ({e}): {}",
+            dump.display(),
             String::from_utf8_lossy(&output.stdout)
         )
     });
