@@ -245,10 +245,9 @@ impl Drop for Server {
     }
 }
 
-#[test]
-fn a_symbol_server_fills_the_store_and_a_module_it_lacks_is_missing() {
-    let dir = tempfile::tempdir().unwrap();
-    let served = dir.path().join("served");
+/// A symbol server on 127.0.0.1 whose store holds only `crash.pdb`; `None` when skipped.
+fn serve_crash_pdb(dir: &Path) -> Option<Server> {
+    let served = dir.join("served");
     put_in_store(
         &served,
         "crash.pdb",
@@ -256,7 +255,13 @@ fn a_symbol_server_fills_the_store_and_a_module_it_lacks_is_missing() {
         "crash.pdb",
         &shared(CRASH_PDB),
     );
-    let Some(server) = Server::serving(&served, dir.path().join("server.log")) else {
+    Server::serving(&served, dir.join("server.log"))
+}
+
+#[test]
+fn a_symbol_server_fills_the_store_and_a_module_it_lacks_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(server) = serve_crash_pdb(dir.path()) else {
         return;
     };
     let store = dir.path().join("store");
@@ -302,15 +307,7 @@ fn a_symbol_server_fills_the_store_and_a_module_it_lacks_is_missing() {
 #[test]
 fn offline_asks_no_server() {
     let dir = tempfile::tempdir().unwrap();
-    let served = dir.path().join("served");
-    put_in_store(
-        &served,
-        "crash.pdb",
-        CRASH_ID,
-        "crash.pdb",
-        &shared(CRASH_PDB),
-    );
-    let Some(server) = Server::serving(&served, dir.path().join("server.log")) else {
+    let Some(server) = serve_crash_pdb(dir.path()) else {
         return;
     };
     let entry = format!(
