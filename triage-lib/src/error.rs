@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use crate::model::{ErrorInfo, ErrorKind};
+
 /// Why an input could not be triaged.
 #[derive(Debug, thiserror::Error)]
 pub enum TriageError {
@@ -47,21 +49,21 @@ pub enum TriageError {
 
 impl TriageError {
     /// Stable identifier used as `error.kind` in the JSON report.
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            TriageError::Io { .. } => "io",
-            TriageError::Empty => "empty_file",
-            TriageError::NotAMinidump => "not_a_minidump",
-            TriageError::Truncated(_) => "truncated",
-            TriageError::Malformed(_) => "malformed",
-            TriageError::MissingStream(Stream::SystemInfo) => "missing_system_info",
-            TriageError::MissingStream(Stream::ThreadList) => "missing_thread_list",
-            TriageError::MissingStream(Stream::ModuleList) => "missing_module_list",
-            TriageError::NoStack => "no_stack_found",
-            TriageError::WorkLimit(_) => "work_limit",
-            TriageError::ThreadLimit(_) => "thread_limit",
-            TriageError::Timeout(_) => "timeout",
-            TriageError::Panic(_) => "panic",
+            TriageError::Io { .. } => ErrorKind::Io,
+            TriageError::Empty => ErrorKind::EmptyFile,
+            TriageError::NotAMinidump => ErrorKind::NotAMinidump,
+            TriageError::Truncated(_) => ErrorKind::Truncated,
+            TriageError::Malformed(_) => ErrorKind::Malformed,
+            TriageError::MissingStream(Stream::SystemInfo) => ErrorKind::MissingSystemInfo,
+            TriageError::MissingStream(Stream::ThreadList) => ErrorKind::MissingThreadList,
+            TriageError::MissingStream(Stream::ModuleList) => ErrorKind::MissingModuleList,
+            TriageError::NoStack => ErrorKind::NoStackFound,
+            TriageError::WorkLimit(_) => ErrorKind::WorkLimit,
+            TriageError::ThreadLimit(_) => ErrorKind::ThreadLimit,
+            TriageError::Timeout(_) => ErrorKind::Timeout,
+            TriageError::Panic(_) => ErrorKind::Panic,
         }
     }
 
@@ -77,11 +79,8 @@ impl TriageError {
     }
 
     /// The JSON form of this error.
-    pub fn to_info(&self) -> crate::model::ErrorInfo {
-        crate::model::ErrorInfo {
-            kind: self.kind().to_string(),
-            message: self.to_string(),
-        }
+    pub fn to_info(&self) -> ErrorInfo {
+        ErrorInfo::new(self.kind(), self.to_string())
     }
 }
 

@@ -353,10 +353,7 @@ fn summarize(problems: &[TriageError]) -> Option<model::ErrorInfo> {
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join("; ");
-    Some(model::ErrorInfo {
-        kind: first.kind().to_string(),
-        message,
-    })
+    Some(model::ErrorInfo::new(first.kind(), message))
 }
 
 pub(crate) fn error_report(error: &TriageError) -> Report {
@@ -378,6 +375,7 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{Addr, FixStatus};
     use model::{Confidence, Frame, Module, Thread};
 
     #[test]
@@ -402,7 +400,7 @@ mod tests {
                 let (module, function) = name.split_once('!').unwrap();
                 Frame {
                     index,
-                    address: model::hex(0x1000 + index as u64),
+                    address: Some(Addr(0x1000 + index as u64)),
                     module: Some(module.to_string()),
                     function: Some(function.to_string()),
                     ..Frame::default()
@@ -420,7 +418,7 @@ mod tests {
             modules: vec![Module {
                 name: "MAPI32.dll".to_string(),
                 path: "MAPI32.dll".to_string(),
-                base: "0x6fa90000".to_string(),
+                base: Addr(0x6fa9_0000),
                 size: 0,
                 version: Some("5.5.2652.57".to_string()),
                 debug_file: None,
@@ -434,7 +432,7 @@ mod tests {
         assert_eq!(judged.findings.len(), 1);
         assert_eq!(judged.findings[0].rule, "Q269588");
         assert_eq!(judged.findings[0].confidence, Confidence::Confirmed);
-        assert_eq!(judged.findings[0].fix_installed, Some(false));
+        assert_eq!(judged.findings[0].fix_installed, FixStatus::NotInstalled);
         assert!(judged.class.is_some());
     }
 }

@@ -3,13 +3,143 @@
 //! Every input (a walked minidump, a pasted text stack) ends up in these types, and rules,
 //! classification and printers read only them. They are also exactly what `--format json`
 //! serializes, so the JSON contract documented in the README is these definitions.
+//!
+//! Numbers that debuggers print in hex (addresses, offsets, exception codes) are numbers
+//! here ([`Addr`], [`ExceptionCode`]) that serialize as `"0x…"` strings; a value the input
+//! does not give is `None` (JSON `null`), never an empty string. Structs are
+//! `#[non_exhaustive]`: build them with `Default` and field assignment, so a field added
+//! later does not break embedders.
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+use std::fmt;
+
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Version of the JSON contract, carried in every report as `schema_version`. Version 2
+/// spells every absent value `null` (version 1 used `""` for a text frame's address).
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// An address or offset in the crashed process. JSON spells it as lowercase hex with `0x`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Addr(pub u64);
+
+/// A Windows exception code (`NTSTATUS`), e.g. `0xc0000005`. JSON spells it as eight
+/// lowercase hex digits with `0x`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ExceptionCode(pub u32);
+
+impl fmt::Display for Addr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:#x}", self.0)
+    }
+}
+
+impl fmt::Display for ExceptionCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:#010x}", self.0)
+    }
+}
+
+/// An optional address as text shows it: the contract spelling, or nothing when absent.
+pub(crate) fn addr_text(address: Option<Addr>) -> String {
+    address
+        .map(|address| address.to_string())
+        .unwrap_or_default()
+}
+
+impl From<u64> for Addr {
+    fn from(value: u64) -> Self {
+        Addr(value)
+    }
+}
+
+/// Reads the `0x`-prefixed hex the contract writes (any case).
+fn parse_contract_hex(text: &str) -> Option<u64> {
+    let digits = text
+        .strip_prefix("0x")
+        .or_else(|| text.strip_prefix("0X"))?;
+    u64::from_str_radix(digits, 16).ok()
+}
+
+impl std::str::FromStr for Addr {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        parse_contract_hex(text)
+            .map(Addr)
+            .ok_or_else(|| format!("{text:?} is not 0x-prefixed hex"))
+    }
+}
+
+impl std::str::FromStr for ExceptionCode {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        parse_contract_hex(text)
+            .and_then(|code| u32::try_from(code).ok())
+            .map(ExceptionCode)
+            .ok_or_else(|| format!("{text:?} is not a 32-bit 0x-prefixed hex code"))
+    }
+}
+
+/// Serde and schema glue for the hex newtypes: both are strings on the wire.
+macro_rules! hex_string_contract {
+    ($type:ty, $name:literal, $pattern:literal) => {
+        impl Serialize for $type {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_str(self)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $type {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = Cow::<str>::deserialize(deserializer)?;
+                text.parse().map_err(serde::de::Error::custom)
+            }
+        }
+
+        impl JsonSchema for $type {
+            fn schema_name() -> Cow<'static, str> {
+                $name.into()
+            }
+            fn json_schema(_: &mut SchemaGenerator) -> Schema {
+                json_schema!({ "type": "string", "pattern": $pattern })
+            }
+        }
+    };
+}
+
+hex_string_contract!(Addr, "Addr", "^0x[0-9a-f]+$");
+hex_string_contract!(ExceptionCode, "ExceptionCode", "^0x[0-9a-f]{8}$");
+
+/// Gives a serialized enum its JSON spelling as `as_str()` and `Display`, so text output,
+/// CSV columns and JSON never disagree.
+macro_rules! json_spelling {
+    ($type:ty { $($variant:ident => $text:literal),+ $(,)? }) => {
+        impl $type {
+            /// The JSON spelling of this value.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(<$type>::$variant => $text),+
+                }
+            }
+        }
+
+        impl fmt::Display for $type {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
 
 /// Whole result of triaging one input.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[non_exhaustive]
 pub struct Report {
+    /// Version of this contract, [`SCHEMA_VERSION`].
+    #[serde(default = "current_schema_version")]
+    #[schemars(range(min = 2, max = 2))]
+    pub schema_version: u32,
     /// Where the input came from (a file path, or `-` for standard input).
     pub path: String,
     /// OS id of the dumped process, when the dump records it.
@@ -50,6 +180,33 @@ pub struct Report {
     pub near_misses: Vec<NearMiss>,
 }
 
+fn current_schema_version() -> u32 {
+    SCHEMA_VERSION
+}
+
+impl Default for Report {
+    fn default() -> Self {
+        Report {
+            schema_version: SCHEMA_VERSION,
+            path: String::new(),
+            process_id: None,
+            status: Status::Ok,
+            error: None,
+            system: None,
+            crash: None,
+            modules: Vec::new(),
+            threads: Vec::new(),
+            findings: Vec::new(),
+            class: None,
+            signature: None,
+            bucket: None,
+            blame: None,
+            unparsed_lines: None,
+            near_misses: Vec::new(),
+        }
+    }
+}
+
 /// How completely an input was read.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
@@ -63,17 +220,84 @@ pub enum Status {
     Error,
 }
 
+json_spelling!(Status { Ok => "ok", Partial => "partial", Error => "error" });
+
 /// A machine-readable error kind plus a human message.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ErrorInfo {
     /// Stable identifier such as `not_a_minidump` or `missing_thread_list`.
-    pub kind: String,
+    pub kind: ErrorKind,
     /// What went wrong, for people.
     pub message: String,
 }
 
+impl ErrorInfo {
+    /// An error of `kind`, explained by `message`.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        ErrorInfo {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+/// Why an input could not be read (fully): the stable `error.kind` values.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The file could not be opened or mapped.
+    Io,
+    /// Zero bytes: usually a dump writer that died before writing.
+    EmptyFile,
+    /// The first bytes are not the `MDMP` signature.
+    NotAMinidump,
+    /// The header or stream directory is cut off.
+    Truncated,
+    /// The header is valid but a structure inside is not.
+    #[default]
+    Malformed,
+    /// No system-info stream.
+    MissingSystemInfo,
+    /// No thread-list stream.
+    MissingThreadList,
+    /// No module-list stream.
+    MissingModuleList,
+    /// A text input held no call stack.
+    NoStackFound,
+    /// The walk stopped at the work limit.
+    WorkLimit,
+    /// Frames were reported for the first threads only.
+    ThreadLimit,
+    /// The dump took longer than a scan's per-dump limit.
+    Timeout,
+    /// A dependency panicked while reading this input.
+    Panic,
+    /// A front end could not read part of a live target (the WinDbg extension).
+    LiveTarget,
+}
+
+json_spelling!(ErrorKind {
+    Io => "io",
+    EmptyFile => "empty_file",
+    NotAMinidump => "not_a_minidump",
+    Truncated => "truncated",
+    Malformed => "malformed",
+    MissingSystemInfo => "missing_system_info",
+    MissingThreadList => "missing_thread_list",
+    MissingModuleList => "missing_module_list",
+    NoStackFound => "no_stack_found",
+    WorkLimit => "work_limit",
+    ThreadLimit => "thread_limit",
+    Timeout => "timeout",
+    Panic => "panic",
+    LiveTarget => "live_target",
+});
+
 /// The machine the dump was written on.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct System {
     /// Operating system family, e.g. `Windows NT`.
     pub os: String,
@@ -84,27 +308,71 @@ pub struct System {
 }
 
 /// The exception record of the crash.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Crash {
     /// OS id of the thread that raised the exception.
     pub thread_id: u32,
     /// Raw exception code, e.g. `0xc0000005`.
-    pub code: String,
+    pub code: ExceptionCode,
     /// Symbolic reason, e.g. `EXCEPTION_ACCESS_VIOLATION_READ`.
     pub reason: String,
     /// Faulting data address for access violations, otherwise the exception address.
-    pub address: String,
+    pub address: Addr,
+}
+
+/// What an access violation tried to do with the faulting address.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Access {
+    /// Reading data.
+    Read,
+    /// Writing data.
+    Write,
+    /// Executing it as code (DEP).
+    Execute,
+}
+
+json_spelling!(Access { Read => "read", Write => "write", Execute => "execute" });
+
+impl Crash {
+    /// Reason spellings of access violations, by access type. The reason is written from
+    /// the exception record's first parameter (0 read, 1 write, 8 DEP) by the dump reader
+    /// and is what the JSON keeps, so this is the one place that maps it back.
+    const ACCESS_REASONS: [(Access, &'static str); 3] = [
+        (Access::Read, "EXCEPTION_ACCESS_VIOLATION_READ"),
+        (Access::Write, "EXCEPTION_ACCESS_VIOLATION_WRITE"),
+        (Access::Execute, "EXCEPTION_ACCESS_VIOLATION_EXEC"),
+    ];
+
+    /// The access type of an access violation, when the record gives it.
+    pub fn access(&self) -> Option<Access> {
+        Self::ACCESS_REASONS
+            .iter()
+            .find(|(_, reason)| self.reason == *reason)
+            .map(|&(access, _)| access)
+    }
+
+    /// The reason string the dump reader writes for an access violation of `access`.
+    pub fn access_violation_reason(access: Access) -> &'static str {
+        Self::ACCESS_REASONS
+            .iter()
+            .find(|(kind, _)| *kind == access)
+            .map(|&(_, reason)| reason)
+            .unwrap_or("EXCEPTION_ACCESS_VIOLATION")
+    }
 }
 
 /// One loaded module.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Module {
     /// File name without directory, e.g. `mapi32.dll`.
     pub name: String,
     /// Full path as the dump recorded it.
     pub path: String,
     /// Load address.
-    pub base: String,
+    pub base: Addr,
     /// Size of the image in bytes.
     pub size: u64,
     /// File version from VS_FIXEDFILEINFO, e.g. `5.5.2652.57`.
@@ -120,7 +388,7 @@ pub struct Module {
 }
 
 /// Outcome of the symbol search for one module.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum SymbolState {
     /// A symbol file was found and parsed.
@@ -130,11 +398,20 @@ pub enum SymbolState {
     /// A symbol file was found but could not be parsed.
     Corrupt,
     /// No frame pointed into the module, so no symbols were searched for.
+    #[default]
     Unused,
 }
 
+json_spelling!(SymbolState {
+    Loaded => "loaded",
+    Missing => "missing",
+    Corrupt => "corrupt",
+    Unused => "unused",
+});
+
 /// One thread and its call stack.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Thread {
     /// OS thread id. Text stacks without one get their position in the input.
     pub thread_id: u32,
@@ -153,28 +430,31 @@ pub struct Thread {
 /// One stack frame, in WinDbg's convention: for caller frames `address` is the return
 /// address and `offset` is measured from it (the KB's `RtlpExtendHeap+0x56`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Frame {
     /// Position in the thread, 0 = innermost.
     pub index: usize,
-    /// Instruction pointer (frame 0) or return address (callers).
-    pub address: String,
+    /// Instruction pointer (frame 0) or return address (callers); `null` when a text
+    /// stack does not give it (WinDbg rows print a frame's address only in the callee's
+    /// `RetAddr` column, so the innermost frame has none).
+    pub address: Option<Addr>,
     /// File name of the containing module, without directory.
     pub module: Option<String>,
     /// Function name from symbols.
     pub function: Option<String>,
     /// `address` minus the function's start.
-    pub offset: Option<String>,
+    pub offset: Option<Addr>,
     /// `address` minus the module's base.
-    pub module_offset: Option<String>,
+    pub module_offset: Option<Addr>,
     /// How the walker found this frame.
     pub trust: Trust,
     /// WinDbg's `ChildEBP` (x86) or `Child-SP` (x64): the frame's base on the stack.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub frame_base: Option<String>,
+    pub frame_base: Option<Addr>,
     /// x86 only: the three stack words above the return address, WinDbg `kb`'s
     /// "Args to Child"; `null` for a word the dump did not save.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub args: Option<Vec<Option<String>>>,
+    pub args: Option<Vec<Option<Addr>>>,
     /// Source file and line, when symbols have them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
@@ -203,8 +483,20 @@ pub enum Trust {
     None,
 }
 
+json_spelling!(Trust {
+    Context => "context",
+    Cfi => "cfi",
+    FramePointer => "frame_pointer",
+    CfiScan => "cfi_scan",
+    Scan => "scan",
+    Inline => "inline",
+    Text => "text",
+    None => "none",
+});
+
 /// A known issue seen in the report.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Finding {
     /// Rule id, e.g. `Q269588`.
     pub rule: String,
@@ -216,28 +508,94 @@ pub struct Finding {
     pub thread_id: u32,
     /// Indexes of the frames that matched the pattern, innermost first.
     pub matched_frames: Vec<usize>,
-    /// Whether the module version in the dump already has the fix (`None`: unknown).
-    pub fix_installed: Option<bool>,
+    /// Whether the module version in the dump already has the fix; JSON `true`, `false`
+    /// or `null` (unknown).
+    pub fix_installed: FixStatus,
     /// The module and version that fix the issue.
     pub fixed_in: Option<FixedIn>,
     /// What to do now.
     pub advice: String,
 }
 
+/// Whether the fix for a finding is in the dump's module version.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum FixStatus {
+    /// The loaded module is at or past the fixed version.
+    Installed,
+    /// The loaded module is older than the fixed version.
+    NotInstalled,
+    /// No version to compare: the rule names no fix, or the module or its version is
+    /// not in the input.
+    #[default]
+    Unknown,
+}
+
+json_spelling!(FixStatus {
+    Installed => "installed",
+    NotInstalled => "not_installed",
+    Unknown => "unknown",
+});
+
+impl FixStatus {
+    /// The JSON form: `true`, `false` or `null`.
+    pub fn as_bool(self) -> Option<bool> {
+        match self {
+            FixStatus::Installed => Some(true),
+            FixStatus::NotInstalled => Some(false),
+            FixStatus::Unknown => None,
+        }
+    }
+}
+
+impl From<Option<bool>> for FixStatus {
+    fn from(installed: Option<bool>) -> Self {
+        match installed {
+            Some(true) => FixStatus::Installed,
+            Some(false) => FixStatus::NotInstalled,
+            None => FixStatus::Unknown,
+        }
+    }
+}
+
+impl Serialize for FixStatus {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.as_bool().serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for FixStatus {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Option::<bool>::deserialize(deserializer).map(FixStatus::from)
+    }
+}
+
+impl JsonSchema for FixStatus {
+    fn schema_name() -> Cow<'static, str> {
+        "FixStatus".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": ["boolean", "null"] })
+    }
+}
+
 /// Strength of a finding.
 #[derive(
-    Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord,
+    Debug, Clone, Copy, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Confidence {
     /// Only module-level evidence fits (symbols were missing).
+    #[default]
     Probable,
     /// The whole pattern matched on symbolized frames.
     Confirmed,
 }
 
+json_spelling!(Confidence { Probable => "probable", Confirmed => "confirmed" });
+
 /// Where a fix shipped.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct FixedIn {
     /// Module file name, e.g. `mapi32.dll`.
     pub module: String,
@@ -275,16 +633,24 @@ pub enum CrashClass {
     Unknown,
 }
 
-impl std::fmt::Display for CrashClass {
-    /// The JSON spelling, e.g. `null_dereference`, so text and JSON never disagree.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let value = serde_json::to_value(self).map_err(|_| std::fmt::Error)?;
-        f.write_str(value.as_str().unwrap_or_default())
-    }
-}
+json_spelling!(CrashClass {
+    NullDereference => "null_dereference",
+    ReadAccessViolation => "read_access_violation",
+    WriteAccessViolation => "write_access_violation",
+    ExecuteAccessViolation => "execute_access_violation",
+    AccessViolation => "access_violation",
+    HeapCorruption => "heap_corruption",
+    StackExhaustion => "stack_exhaustion",
+    Breakpoint => "breakpoint",
+    InvalidParameter => "invalid_parameter",
+    FastFail => "fast_fail",
+    CppException => "cpp_exception",
+    Unknown => "unknown",
+});
 
 /// The frame a developer should look at first.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Blame {
     /// Thread the frame is on (the crashing thread, else the first one).
     pub thread_id: u32,
@@ -300,7 +666,8 @@ pub struct Blame {
 }
 
 /// A rule that matched part of its pattern on some thread, for `--explain`.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct NearMiss {
     /// The rule.
     pub rule: String,
@@ -314,8 +681,8 @@ pub struct NearMiss {
     pub missing: Vec<String>,
 }
 
-impl std::fmt::Display for NearMiss {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl fmt::Display for NearMiss {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
             "{}: thread {}: {} of {} frames matched",
@@ -335,13 +702,104 @@ impl Report {
     }
 }
 
-/// Formats an address the way the JSON contract spells it: lowercase hex with `0x`.
-pub fn hex(value: u64) -> String {
-    format!("{value:#x}")
-}
-
 /// The JSON Schema of [`Report`]: the contract of `triage dump --format json`, of each
 /// `triage scan --format jsonl` line and of `triage stacks --format json`.
 pub fn report_schema() -> serde_json::Value {
     serde_json::to_value(schemars::schema_for!(Report)).expect("a schema is JSON")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_newtypes_round_trip_as_contract_strings() {
+        let frame = Frame {
+            address: Some(Addr(0x77f6_40fc)),
+            offset: Some(Addr(0x56)),
+            ..Frame::default()
+        };
+        let json = serde_json::to_value(&frame).unwrap();
+        assert_eq!(json["address"], "0x77f640fc");
+        assert_eq!(json["offset"], "0x56");
+        assert_eq!(json["module_offset"], serde_json::Value::Null);
+        let back: Frame = serde_json::from_value(json).unwrap();
+        assert_eq!(back, frame);
+        assert_eq!(ExceptionCode(0x8000_0003).to_string(), "0x80000003");
+        assert!("77f640fc".parse::<Addr>().is_err());
+        assert!("0x1ffffffff".parse::<ExceptionCode>().is_err());
+    }
+
+    #[test]
+    fn fix_status_is_a_json_bool_or_null() {
+        for (status, json) in [
+            (FixStatus::Installed, "true"),
+            (FixStatus::NotInstalled, "false"),
+            (FixStatus::Unknown, "null"),
+        ] {
+            assert_eq!(serde_json::to_string(&status).unwrap(), json);
+            assert_eq!(serde_json::from_str::<FixStatus>(json).unwrap(), status);
+        }
+    }
+
+    #[test]
+    fn enum_spellings_match_serde() {
+        fn serde_text<T: Serialize>(value: T) -> String {
+            serde_json::to_value(value)
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+        assert_eq!(
+            serde_text(Trust::FramePointer),
+            Trust::FramePointer.as_str()
+        );
+        assert_eq!(serde_text(Trust::CfiScan), Trust::CfiScan.as_str());
+        assert_eq!(
+            serde_text(ErrorKind::NoStackFound),
+            ErrorKind::NoStackFound.as_str()
+        );
+        assert_eq!(
+            serde_text(ErrorKind::LiveTarget),
+            ErrorKind::LiveTarget.as_str()
+        );
+        assert_eq!(
+            serde_text(CrashClass::FastFail),
+            CrashClass::FastFail.as_str()
+        );
+        assert_eq!(
+            serde_text(SymbolState::Corrupt),
+            SymbolState::Corrupt.as_str()
+        );
+        assert_eq!(serde_text(Access::Execute), Access::Execute.as_str());
+    }
+
+    #[test]
+    fn reports_carry_the_schema_version() {
+        let json = serde_json::to_value(Report::default()).unwrap();
+        assert_eq!(json["schema_version"], SCHEMA_VERSION);
+        let old: Report = serde_json::from_str(
+            r#"{"path":"x","status":"ok","error":null,
+            "system":null,"crash":null,"modules":[],"threads":[],"findings":[]}"#,
+        )
+        .unwrap();
+        assert_eq!(old.schema_version, SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn access_comes_from_the_reason_the_dump_reader_writes() {
+        for access in [Access::Read, Access::Write, Access::Execute] {
+            let crash = Crash {
+                reason: Crash::access_violation_reason(access).to_string(),
+                ..Crash::default()
+            };
+            assert_eq!(crash.access(), Some(access));
+        }
+        let other = Crash {
+            reason: "EXCEPTION_BREAKPOINT".to_string(),
+            ..Crash::default()
+        };
+        assert_eq!(other.access(), None);
+    }
 }

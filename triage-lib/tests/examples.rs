@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use triage::model::{Confidence, Status};
+use triage::model::{Confidence, ErrorKind, FixStatus, Status};
 use triage::rules::RuleSet;
 use triage::Triage;
 
@@ -27,7 +27,7 @@ fn triage_dump_confirms_q269588_without_its_fix() {
     assert_eq!(finding.rule, "Q269588");
     assert_eq!(finding.confidence, Confidence::Confirmed);
     assert_eq!(finding.thread_id, 1240);
-    assert_eq!(finding.fix_installed, Some(false));
+    assert_eq!(finding.fix_installed, FixStatus::NotInstalled);
 
     let json: serde_json::Value = serde_json::from_str(&triage::print::json(&report)).unwrap();
     assert_eq!(json["findings"][0]["rule"], "Q269588");
@@ -67,5 +67,5 @@ threads = "crashing"
 
     let missing = triage.dump_path(&examples_dir().join("no-such.dmp"));
     assert_eq!(missing.status, Status::Error);
-    assert_eq!(missing.error.unwrap().kind, "io");
+    assert_eq!(missing.error.unwrap().kind, ErrorKind::Io);
 }

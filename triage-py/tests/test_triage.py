@@ -50,6 +50,16 @@ def test_stacks_confirms_q269588_in_the_seed_article_without_versions():
     assert finding["fix_installed"] is None
 
 
+def test_reports_speak_schema_2_where_absent_is_null():
+    report = triage.stacks(SEED_ARTICLE.read_text(), name="Q269588.txt")
+
+    assert report["schema_version"] == 2
+    innermost = report["threads"][0]["frames"][0]
+    # The article's rows print a frame's address only in its callee's RetAddr column.
+    assert innermost["address"] is None
+    assert report["threads"][0]["frames"][1]["address"] == "0x77f640fc"
+
+
 def test_a_missing_dump_is_an_error_report_not_an_exception(tmp_path):
     report = triage.dump(tmp_path / "missing.dmp")
 

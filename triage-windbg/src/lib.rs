@@ -19,7 +19,9 @@ use std::ffi::{c_char, c_void, CStr, CString, OsString};
 use std::os::windows::ffi::OsStringExt;
 use std::path::PathBuf;
 
-use triage::model::{self, ErrorInfo, Frame, Module, Report, Status, SymbolState, Thread, Trust};
+use triage::model::{
+    Addr, ErrorInfo, ErrorKind, FixStatus, Frame, Module, Report, Status, SymbolState, Thread, Trust,
+};
 use triage::print::{frame_symbol, ModuleStyle};
 use triage::Triage;
 use windows::core::{Interface, HRESULT, PCSTR};
@@ -233,13 +235,12 @@ unsafe fn live_report(client: &IDebugClient, control: &IDebugControl) -> Result<
             problems.push(format!("thread {system_id:#x}: {e}"));
             (Vec::new(), false)
         });
-        threads.push(Thread {
-            thread_id: system_id,
-            name: None,
-            crashed: Some(id) == crashed,
-            frames,
-            truncated,
-        });
+        let mut thread = Thread::default();
+        thread.thread_id = system_id;
+        thread.crashed = Some(id) == crashed;
+        thread.frames = frames;
+        thread.truncated = truncated;
+        threads.push(thread);
     }
     if let Some(original) = original {
         if let Err(e) = system.SetCurrentThreadId(original) {
@@ -260,22 +261,19 @@ unsafe fn live_report(client: &IDebugClient, control: &IDebugControl) -> Result<
             SymbolState::Missing
         };
     }
-    let error = (!problems.is_empty()).then(|| ErrorInfo {
-        kind: "live_target".to_string(),
-        message: problems.join("; "),
-    });
-    Ok(Report {
-        path: LIVE_PATH.to_string(),
-        status: if error.is_some() {
-            Status::Partial
-        } else {
-            Status::Ok
-        },
-        error,
-        modules: modules.into_iter().map(|m| m.module).collect(),
-        threads,
-        ..Report::default()
-    })
+    let error =
+        (!problems.is_empty()).then(|| ErrorInfo::new(ErrorKind::LiveTarget, problems.join("; ")));
+    let mut report = Report::default();
+    report.path = LIVE_PATH.to_string();
+    report.status = if error.is_some() {
+        Status::Partial
+    } else {
+        Status::Ok
+    };
+    report.error = error;
+    report.modules = modules.into_iter().map(|m| m.module).collect();
+    report.threads = threads;
+    Ok(report)
 }
 
 /// The loaded modules, in the engine's order, each with its file version
@@ -301,20 +299,15 @@ unsafe fn live_modules(symbols: &IDebugSymbols2, problems: &mut Vec<String>) -> 
             .filter(|p| !p.is_empty())
             .unwrap_or_else(|| engine_name.clone());
         let name = path.rsplit(['\\', '/']).next().unwrap_or(&path).to_string();
+        let mut module = Module::default();
+        module.name = name;
+        module.path = path;
+        module.base = Addr(base);
+        module.version = module_version(symbols, index);
         modules.push(LiveModule {
             engine_name,
             base,
-            module: Module {
-                name,
-                path,
-                base: model::hex(base),
-                size: 0,
-                version: module_version(symbols, index),
-                debug_file: None,
-                debug_id: None,
-                code_id: None,
-                symbols: SymbolState::Unused,
-            },
+            module,
         });
     }
     modules
@@ -406,20 +399,19 @@ unsafe fn live_frame(
             .iter()
             .find(|m| m.engine_name.eq_ignore_ascii_case(engine_name))
     });
-    Frame {
-        index,
-        address: model::hex(address),
-        module: module.map(|m| m.module.name.clone()).or(engine_module),
-        offset: function.as_ref().map(|_| model::hex(displacement)),
-        function,
-        module_offset: module.map(|m| model::hex(address.wrapping_sub(m.base))),
-        trust: if index == 0 {
-            Trust::Context
-        } else {
-            Trust::None
-        },
-        ..Frame::default()
-    }
+    let mut frame = Frame::default();
+    frame.index = index;
+    frame.address = Some(Addr(address));
+    frame.module = module.map(|m| m.module.name.clone()).or(engine_module);
+    frame.offset = function.as_ref().map(|_| Addr(displacement));
+    frame.function = function;
+    frame.module_offset = module.map(|m| Addr(address.wrapping_sub(m.base)));
+    frame.trust = if index == 0 {
+        Trust::Context
+    } else {
+        Trust::None
+    };
+    frame
 }
 
 /// `MAPI32!MAPIAllocateBuffer+0x28` into `MAPI32` and `MAPIAllocateBuffer`; a name
@@ -500,9 +492,9 @@ fn findings_dml(triage: &Triage, report: &Report) -> String {
         );
         if let Some(fixed) = &finding.fixed_in {
             let state = match finding.fix_installed {
-                Some(true) => "installed",
-                Some(false) => "not installed",
-                None => "unknown (no version for the module)",
+                FixStatus::Installed => "installed",
+                FixStatus::NotInstalled => "not installed",
+                FixStatus::Unknown => "unknown (no version for the module)",
             };
             out += &format!(
                 "    fix {} {}: {state}\n",

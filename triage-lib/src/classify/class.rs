@@ -1,7 +1,7 @@
 //! The crash class: from the exception code, the access type minidump reports for access
 //! violations, the fault address, and whether the fault happened inside heap code.
 
-use crate::model::{Crash, CrashClass};
+use crate::model::{Access, Crash, CrashClass};
 
 /// Faults below this address are a NULL pointer plus a field offset: Windows never maps
 /// the first 64 KiB.
@@ -25,7 +25,7 @@ const MSVC_CPP_EXCEPTION: u32 = 0xe06d_7363;
 /// how the damaged pointer was used. Without an exception record (text stacks) only that
 /// frame evidence is left.
 pub(crate) fn crash_class(crash: Option<&Crash>, faulted_in_heap: bool) -> CrashClass {
-    match (crash, crash.and_then(exception_code)) {
+    match (crash, crash.map(|crash| crash.code.0)) {
         (_, Some(STATUS_HEAP_CORRUPTION)) => CrashClass::HeapCorruption,
         (_, Some(STATUS_STACK_OVERFLOW)) => CrashClass::StackExhaustion,
         (_, Some(STATUS_BREAKPOINT | STATUS_WX86_BREAKPOINT)) => CrashClass::Breakpoint,
@@ -40,34 +40,18 @@ pub(crate) fn crash_class(crash: Option<&Crash>, faulted_in_heap: bool) -> Crash
     }
 }
 
-/// The exception code as a number, when the record has a readable one.
-pub(crate) fn exception_code(crash: &Crash) -> Option<u32> {
-    parse_hex(&crash.code).and_then(|code| u32::try_from(code).ok())
-}
-
-/// minidump names the access type (the record's first parameter: 0 read, 1 write, 8 DEP)
-/// in the reason, e.g. `EXCEPTION_ACCESS_VIOLATION_WRITE`. A read or write near zero is a
-/// NULL dereference; executing there stays an execute violation, since a jump to NULL is a
-/// bad function pointer rather than a bad data pointer.
+/// The access type ([`Crash::access`]) and the fault address decide. A read or write near
+/// zero is a NULL dereference; executing there stays an execute violation, since a jump to
+/// NULL is a bad function pointer rather than a bad data pointer.
 fn access_violation(crash: &Crash) -> CrashClass {
-    let access = crash.reason.strip_prefix("EXCEPTION_ACCESS_VIOLATION");
-    let near_null = parse_hex(&crash.address).is_some_and(|address| address < NULL_REGION_END);
-    match access {
-        Some("_EXEC") => CrashClass::ExecuteAccessViolation,
+    let near_null = crash.address.0 < NULL_REGION_END;
+    match crash.access() {
+        Some(Access::Execute) => CrashClass::ExecuteAccessViolation,
         _ if near_null => CrashClass::NullDereference,
-        Some("_READ") => CrashClass::ReadAccessViolation,
-        Some("_WRITE") => CrashClass::WriteAccessViolation,
-        _ => CrashClass::AccessViolation,
+        Some(Access::Read) => CrashClass::ReadAccessViolation,
+        Some(Access::Write) => CrashClass::WriteAccessViolation,
+        None => CrashClass::AccessViolation,
     }
-}
-
-/// `0x`-prefixed hex as the model spells numbers.
-fn parse_hex(text: &str) -> Option<u64> {
-    let text = text.trim();
-    let digits = text
-        .strip_prefix("0x")
-        .or_else(|| text.strip_prefix("0X"))?;
-    u64::from_str_radix(digits, 16).ok()
 }
 
 #[cfg(test)]
@@ -77,9 +61,9 @@ mod tests {
     fn crash(code: &str, reason: &str, address: &str) -> Crash {
         Crash {
             thread_id: 1,
-            code: code.to_string(),
+            code: code.parse().unwrap(),
             reason: reason.to_string(),
-            address: address.to_string(),
+            address: address.parse().unwrap(),
         }
     }
 
@@ -124,7 +108,6 @@ mod tests {
             ("0xc0000409", CrashClass::FastFail),
             ("0xe06d7363", CrashClass::CppException),
             ("0x0000000b", CrashClass::Unknown),
-            ("not a code", CrashClass::Unknown),
         ];
         for (code, class) in cases {
             assert_eq!(class_of(code, "", "0x1234"), class, "{code}");

@@ -173,12 +173,13 @@ fn check(text: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Addr;
 
     fn frame(module: &str, function: Option<&str>) -> Frame {
         Frame {
             module: Some(module.to_string()),
             function: function.map(str::to_string),
-            module_offset: Some("0x10".to_string()),
+            module_offset: Some(Addr(0x10)),
             ..Frame::default()
         }
     }

@@ -68,7 +68,7 @@ impl Classifier {
                 blame: None,
             };
         };
-        let code = report.crash.as_ref().and_then(class::exception_code);
+        let code = report.crash.as_ref().map(|crash| crash.code.0);
         Classification {
             class,
             signature: Some(signature::signature(frames, position, &self.lists)),
@@ -130,7 +130,7 @@ fn page_heap_note(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{hex, Crash, Module, SymbolState, Thread};
+    use crate::model::{Addr, Crash, ExceptionCode, Module, SymbolState, Thread};
 
     /// The crashing stack of Microsoft KB Q269588, innermost first.
     const Q269588: &[(&str, &str)] = &[
@@ -153,11 +153,11 @@ mod tests {
             .enumerate()
             .map(|(index, (module, function))| Frame {
                 index,
-                address: hex(0x7700_0000 + 0x100 * index as u64),
+                address: Some(Addr(0x7700_0000 + 0x100 * index as u64)),
                 module: Some(module.to_string()),
                 function: Some(function.to_string()),
-                module_offset: Some(hex(0x100 * index as u64)),
-                frame_base: Some(hex(0x0514_ef90 + 0x20 * index as u64)),
+                module_offset: Some(Addr(0x100 * index as u64)),
+                frame_base: Some(Addr(0x0514_ef90 + 0x20 * index as u64)),
                 ..Frame::default()
             })
             .collect();
@@ -173,7 +173,7 @@ mod tests {
         Module {
             name: name.to_string(),
             path: format!("C:\\WINNT\\system32\\{name}"),
-            base: hex(base),
+            base: Addr(base),
             size: 0x1000,
             version: None,
             debug_file: None,
@@ -187,9 +187,9 @@ mod tests {
         Report {
             crash: Some(Crash {
                 thread_id: 1240,
-                code: "0xc0000005".to_string(),
+                code: ExceptionCode(0xc000_0005),
                 reason: format!("EXCEPTION_ACCESS_VIOLATION_{access}"),
-                address: hex(address),
+                address: Addr(address),
             }),
             modules: vec![
                 module("ntdll.dll", 0x77f6_0000),
@@ -292,24 +292,21 @@ mod tests {
     /// The same crash in another process: every absolute address, module base, frame base
     /// and thread id moved, module offsets and names unchanged.
     fn relocated(report: &Report) -> Report {
-        let shift = |text: &str| {
-            let value = u64::from_str_radix(text.trim_start_matches("0x"), 16).unwrap();
-            hex(value + 0x0123_0000)
-        };
+        let shift = |address: Addr| Addr(address.0 + 0x0123_0000);
         let mut moved = report.clone();
         for module in &mut moved.modules {
-            module.base = shift(&module.base);
+            module.base = shift(module.base);
         }
         for thread in &mut moved.threads {
             thread.thread_id += 4000;
             for frame in &mut thread.frames {
-                frame.address = shift(&frame.address);
-                frame.frame_base = frame.frame_base.as_deref().map(shift);
+                frame.address = frame.address.map(shift);
+                frame.frame_base = frame.frame_base.map(shift);
             }
         }
         if let Some(crash) = &mut moved.crash {
             crash.thread_id += 4000;
-            crash.address = shift(&crash.address);
+            crash.address = shift(crash.address);
         }
         moved
     }

@@ -5,7 +5,7 @@
 //! thread id or argument list.
 
 use super::lists::Lists;
-use crate::model::{CrashClass, Frame};
+use crate::model::{addr_text, CrashClass, Frame};
 
 /// Most frames a signature holds, so a long run of prefix frames cannot grow it unbounded.
 const MAX_SIGNATURE_FRAMES: usize = 8;
@@ -49,10 +49,10 @@ pub(crate) fn frame_name(frame: &Frame) -> String {
     match (&frame.function, &frame.module) {
         (Some(function), _) => normalize_function(function),
         (None, Some(module)) => {
-            let offset = frame.module_offset.as_deref().unwrap_or(&frame.address);
-            format!("{}@{offset}", module.to_lowercase())
+            let offset = frame.module_offset.or(frame.address);
+            format!("{}@{}", module.to_lowercase(), addr_text(offset))
         }
-        (None, None) => format!("@{}", frame.address),
+        (None, None) => format!("@{}", addr_text(frame.address)),
     }
 }
 
@@ -145,6 +145,7 @@ fn join_words(words: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Addr;
     use std::path::Path;
 
     #[test]
@@ -184,10 +185,10 @@ mod tests {
 
     fn frame(module: Option<&str>, function: Option<&str>, module_offset: &str) -> Frame {
         Frame {
-            address: "0x12345678".to_string(),
+            address: Some(Addr(0x1234_5678)),
             module: module.map(str::to_string),
             function: function.map(str::to_string),
-            module_offset: Some(module_offset.to_string()),
+            module_offset: Some(module_offset.parse().unwrap()),
             ..Frame::default()
         }
     }

@@ -17,7 +17,7 @@ use minidump::{
 mod hazard;
 
 use crate::error::{Stream, TriageError};
-use crate::model::{hex, Crash, Module, SymbolState, System};
+use crate::model::{Addr, Crash, ExceptionCode, Module, SymbolState, System};
 
 /// The bytes of a dump: memory-mapped from a file, or handed over by an embedding program.
 pub enum DumpBytes {
@@ -178,9 +178,9 @@ fn describe_crash(exception: &MinidumpException, system: Option<&MinidumpSystemI
     };
     Crash {
         thread_id: exception.get_crashing_thread_id(),
-        code: format!("{code:#010x}"),
+        code: ExceptionCode(code),
         reason,
-        address: hex(address),
+        address: Addr(address),
     }
 }
 
@@ -189,7 +189,7 @@ fn describe_module(module: &minidump::MinidumpModule) -> Module {
     Module {
         name: file_name(&path).to_string(),
         path,
-        base: hex(module.base_address()),
+        base: Addr(module.base_address()),
         size: module.size(),
         version: module.version().map(Cow::into_owned),
         debug_file: module.debug_file().map(|file| file_name(&file).to_string()),

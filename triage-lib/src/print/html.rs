@@ -71,7 +71,7 @@ pub fn html(summary: &Summary, reports: &[Report]) -> String {
             status_text(report),
             escape(&report.crash.as_ref().map(|c| c.reason.clone()).unwrap_or_default()),
             escape(&finding.map(|f| f.rule.clone()).unwrap_or_default()),
-            finding.and_then(|f| f.fix_installed).map_or("", |fixed| if fixed { "yes" } else { "no" }),
+            finding.and_then(|f| f.fix_installed.as_bool()).map_or("", |fixed| if fixed { "yes" } else { "no" }),
         );
     }
     out.push_str("</table>");
@@ -83,11 +83,10 @@ pub fn html(summary: &Summary, reports: &[Report]) -> String {
 }
 
 fn status_text(report: &Report) -> String {
-    let status = serde_json::to_value(report.status).unwrap_or_default();
-    let status = status.as_str().unwrap_or("").to_string();
+    let status = report.status.as_str();
     match &report.error {
-        Some(error) => format!("{status}: {}", escape(&error.kind)),
-        None => status,
+        Some(error) => format!("{status}: {}", error.kind),
+        None => status.to_string(),
     }
 }
 
@@ -101,7 +100,7 @@ fn details(out: &mut String, n: usize, report: &Report) {
         let _ = write!(
             out,
             "<p class=\"error\">{}: {}</p>",
-            escape(&error.kind),
+            error.kind,
             escape(&error.message)
         );
     }
@@ -110,8 +109,8 @@ fn details(out: &mut String, n: usize, report: &Report) {
             out,
             "<p>{} ({}) at {} on thread {}</p>",
             escape(&crash.reason),
-            escape(&crash.code),
-            escape(&crash.address),
+            crash.code,
+            crash.address,
             crash.thread_id
         );
     }

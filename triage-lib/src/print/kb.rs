@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use super::{frame_symbol, ModuleStyle};
-use crate::model::{Frame, Report, Thread, Trust};
+use crate::model::{Addr, Frame, Report, Thread, Trust};
 
 /// Every thread the way WinDbg's `~*kb` prints it. Values the dump did not save print as
 /// zeros, as WinDbg does for argument slots it cannot read.
@@ -43,14 +43,14 @@ fn write_x86(out: &mut String, thread: &Thread) {
                 let word = frame
                     .args
                     .as_ref()
-                    .and_then(|args| args.get(i).cloned().flatten());
-                format!("{:08x}", parse_hex(word.as_deref()))
+                    .and_then(|args| args.get(i).copied().flatten());
+                format!("{:08x}", or_zero(word))
             })
             .collect();
         let _ = writeln!(
             out,
             "{:08x} {:08x} {} {symbol}",
-            parse_hex(frame.frame_base.as_deref()),
+            or_zero(frame.frame_base),
             return_address(thread, frame),
             args.join(" ")
         );
@@ -68,7 +68,7 @@ fn write_x64(out: &mut String, thread: &Thread) {
         let _ = writeln!(
             out,
             "{} {} {symbol}",
-            backtick(parse_hex(frame.frame_base.as_deref())),
+            backtick(or_zero(frame.frame_base)),
             backtick(return_address(thread, frame))
         );
     }
@@ -79,14 +79,14 @@ fn return_address(thread: &Thread, frame: &Frame) -> u64 {
     thread.frames[frame.index + 1..]
         .iter()
         .find(|caller| caller.trust != Trust::Inline)
-        .map_or(0, |caller| parse_hex(Some(&caller.address)))
+        .map_or(0, |caller| or_zero(caller.address))
 }
 
 fn backtick(value: u64) -> String {
     format!("{:08x}`{:08x}", value >> 32, value & 0xffff_ffff)
 }
 
-fn parse_hex(text: Option<&str>) -> u64 {
-    text.and_then(|t| u64::from_str_radix(t.trim_start_matches("0x"), 16).ok())
-        .unwrap_or(0)
+/// WinDbg prints a value it does not know as zeros.
+fn or_zero(value: Option<Addr>) -> u64 {
+    value.map_or(0, |value| value.0)
 }

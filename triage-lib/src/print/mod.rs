@@ -11,7 +11,7 @@ pub use kb::kb;
 pub use scan::{csv_record, summary_text, CSV_HEADER};
 pub use text::{text, verdict};
 
-use crate::model::{Frame, Report};
+use crate::model::{addr_text, Frame, Report};
 
 /// The stable JSON contract (documented in the README), pretty-printed.
 pub fn json(report: &Report) -> String {
@@ -39,6 +39,6 @@ pub fn frame_symbol(frame: &Frame, style: ModuleStyle) -> String {
         (Some(module), Some(function), None, _) => format!("{module}!{function}"),
         (None, Some(function), _, _) => function.clone(),
         (Some(module), None, _, Some(module_offset)) => format!("{module}+{module_offset}"),
-        _ => frame.address.clone(),
+        _ => addr_text(frame.address),
     }
 }

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::model::Report;
+use crate::model::{FixStatus, Report};
 use crate::scan::Summary;
 
 /// The CSV columns, in order.
@@ -18,37 +18,27 @@ pub const CSV_HEADER: [&str; 7] = [
 
 /// One CSV record for a report, matching [`CSV_HEADER`].
 pub fn csv_record(report: &Report) -> [String; 7] {
-    let status = serde_json::to_value(report.status).unwrap_or_default();
     let findings: Vec<String> = report
         .findings
         .iter()
-        .map(|f| {
-            format!(
-                "{}:{}",
-                f.rule,
-                serde_json::to_value(f.confidence)
-                    .unwrap_or_default()
-                    .as_str()
-                    .unwrap_or("")
-            )
-        })
+        .map(|f| format!("{}:{}", f.rule, f.confidence))
         .collect();
     let fix: Vec<&str> = report
         .findings
         .iter()
         .map(|f| match f.fix_installed {
-            Some(true) => "true",
-            Some(false) => "false",
-            None => "unknown",
+            FixStatus::Installed => "true",
+            FixStatus::NotInstalled => "false",
+            FixStatus::Unknown => "unknown",
         })
         .collect();
     [
         report.path.clone(),
-        status.as_str().unwrap_or("").to_string(),
+        report.status.to_string(),
         report
             .crash
             .as_ref()
-            .map(|c| c.code.clone())
+            .map(|c| c.code.to_string())
             .unwrap_or_default(),
         report.signature.clone().unwrap_or_default(),
         findings.join(" "),

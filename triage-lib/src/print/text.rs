@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use super::{frame_symbol, ModuleStyle};
-use crate::model::{Confidence, Finding, Report, Status, SymbolState, Thread};
+use crate::model::{Finding, FixStatus, Report, Status, SymbolState, Thread};
 
 /// The answer in one line: known issue or not, which thread, whether the fix is installed,
 /// and what to do; or what the crash is when no rule knows it; or why the input was unread.
@@ -24,22 +24,19 @@ pub fn verdict(report: &Report) -> String {
 }
 
 fn known_issue(finding: &Finding) -> String {
-    let confidence = match finding.confidence {
-        Confidence::Confirmed => "confirmed",
-        Confidence::Probable => "probable",
-    };
+    let confidence = finding.confidence;
     let fix = match (finding.fix_installed, &finding.fixed_in) {
-        (Some(true), Some(fixed)) => format!(
+        (FixStatus::Installed, Some(fixed)) => format!(
             "fix {} {} IS installed, so this is a different bug or a regression",
             fixed.module, fixed.version
         ),
-        (Some(false), Some(fixed)) => {
+        (FixStatus::NotInstalled, Some(fixed)) => {
             format!(
                 "fix NOT installed: install {} {} or later",
                 fixed.module, fixed.version
             )
         }
-        (None, Some(fixed)) => format!(
+        (FixStatus::Unknown, Some(fixed)) => format!(
             "fix status unknown: check that {} is {} or later",
             fixed.module, fixed.version
         ),

@@ -190,10 +190,7 @@ impl CompiledRule {
     /// True when the rule names no exception code, the crash is unknown (text stacks), or
     /// the crash code is one of the rule's.
     fn exception_code_fits(&self, report: &Report) -> bool {
-        let crash_code = report
-            .crash
-            .as_ref()
-            .and_then(|crash| parse_u32(&crash.code));
+        let crash_code = report.crash.as_ref().map(|crash| crash.code.0);
         match crash_code {
             Some(code) if !self.exception_codes.is_empty() => self.exception_codes.contains(&code),
             _ => true,
@@ -310,6 +307,7 @@ fn compile(rule: &Rule) -> Result<(CompiledPattern, Vec<u32>), Located> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{Addr, FixStatus};
     use crate::model::{Frame, Module, SymbolState, Thread};
 
     fn frame(index: usize, module: &str, function: Option<&str>) -> Frame {
@@ -358,7 +356,7 @@ version = "5.5.2652.85"
             modules: vec![Module {
                 name: "MAPI32.DLL".into(),
                 path: "C:\\x\\MAPI32.DLL".into(),
-                base: "0x0".into(),
+                base: Addr(0),
                 size: 0,
                 version: mapi_version.map(str::to_string),
                 debug_file: None,
@@ -402,7 +400,7 @@ version = "5.5.2652.85"
         assert_eq!(findings.len(), 1);
         assert_eq!(findings[0].matched_frames, [0, 1, 3]);
         assert_eq!(findings[0].thread_id, 7);
-        assert_eq!(findings[0].fix_installed, Some(false));
+        assert_eq!(findings[0].fix_installed, FixStatus::NotInstalled);
 
         let mut too_far = matching;
         too_far
@@ -423,10 +421,10 @@ version = "5.5.2652.85"
             ],
         );
         let fixed = rules().evaluate(&report(vec![t.clone()], Some("5.5.2652.100")));
-        assert_eq!(fixed[0].fix_installed, Some(true));
+        assert_eq!(fixed[0].fix_installed, FixStatus::Installed);
         assert!(fixed[0].advice.contains("different bug or a regression"));
         let unknown = rules().evaluate(&report(vec![t], None));
-        assert_eq!(unknown[0].fix_installed, None);
+        assert_eq!(unknown[0].fix_installed, FixStatus::Unknown);
     }
 
     #[test]

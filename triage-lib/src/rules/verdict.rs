@@ -1,6 +1,6 @@
 //! From a matched pattern to a finding: confidence, fix status from module versions, advice.
 
-use crate::model::{Confidence, Finding, Report, Thread};
+use crate::model::{Confidence, Finding, FixStatus, Report, Thread};
 
 use super::CompiledRule;
 
@@ -25,10 +25,10 @@ pub(crate) fn best_finding(rule: &CompiledRule, report: &Report) -> Option<Findi
         .sort_by_key(|(confidence, thread, _)| (std::cmp::Reverse(*confidence), !thread.crashed));
     let (confidence, thread, matched_frames) = candidates.into_iter().next()?;
     let fixed_in = spec.fixed_in.as_ref().map(|f| f.get_ref().clone());
-    let fix_installed = fixed_in.as_ref().and_then(|fixed| {
+    let fix_installed = FixStatus::from(fixed_in.as_ref().and_then(|fixed| {
         let installed = installed_version(report, &fixed.module)?;
         Some(compare_versions(&installed, &fixed.version)? != std::cmp::Ordering::Less)
-    });
+    }));
     Some(Finding {
         rule: spec.id.clone(),
         title: spec.title.clone(),
@@ -73,14 +73,14 @@ fn compare_versions(installed: &str, fixed: &str) -> Option<std::cmp::Ordering> 
 fn advice(
     rule: &CompiledRule,
     confidence: Confidence,
-    fix_installed: Option<bool>,
+    fix_installed: FixStatus,
     report: &Report,
 ) -> String {
     let spec = &rule.rule;
     let fixed = spec.fixed_in.as_ref().map(|f| f.get_ref());
     let mut parts = Vec::new();
     match (fix_installed, fixed) {
-        (Some(true), Some(fixed)) => parts.push(format!(
+        (FixStatus::Installed, Some(fixed)) => parts.push(format!(
             "The stack matches {} but {} {} is installed (fixed in {}): this is a different bug or a regression, not {}.",
             spec.id,
             fixed.module,
@@ -88,17 +88,17 @@ fn advice(
             fixed.version,
             spec.id
         )),
-        (Some(false), Some(fixed)) => parts.push(format!(
+        (FixStatus::NotInstalled, Some(fixed)) => parts.push(format!(
             "Known issue {}: install {} {} or later.",
             spec.id, fixed.module, fixed.version
         )),
-        (None, Some(fixed)) => parts.push(format!(
+        (FixStatus::Unknown, Some(fixed)) => parts.push(format!(
             "Known issue {}: check the {} version; it is fixed in {} or later.",
             spec.id, fixed.module, fixed.version
         )),
         (_, None) => parts.push(format!("Known issue {}.", spec.id)),
     }
-    if fix_installed != Some(true) && !spec.workaround.is_empty() {
+    if fix_installed != FixStatus::Installed && !spec.workaround.is_empty() {
         parts.push(format!("Workaround: {}", spec.workaround));
     }
     if confidence == Confidence::Probable {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::model::{Report, Status};
+use crate::model::{FixStatus, Report, Status};
 
 /// How many unknown-crash buckets the summary lists.
 const TOP_BUCKETS: usize = 20;
@@ -72,16 +72,19 @@ impl Summary {
             Status::Error => self.errors += 1,
         }
         if let Some(error) = &report.error {
-            *self.errors_by_kind.entry(error.kind.clone()).or_default() += 1;
+            *self
+                .errors_by_kind
+                .entry(error.kind.to_string())
+                .or_default() += 1;
         }
         for finding in &report.findings {
             let tally = self.known_issues.entry(finding.rule.clone()).or_default();
             tally.title.clone_from(&finding.title);
             tally.dumps += 1;
             match finding.fix_installed {
-                Some(true) => tally.fix_installed += 1,
-                Some(false) => tally.fix_missing += 1,
-                None => tally.fix_unknown += 1,
+                FixStatus::Installed => tally.fix_installed += 1,
+                FixStatus::NotInstalled => tally.fix_missing += 1,
+                FixStatus::Unknown => tally.fix_unknown += 1,
             }
             if finding.confidence == crate::model::Confidence::Probable {
                 tally.probable += 1;

@@ -2,7 +2,7 @@
 //! thread ids, the crashed flag and WinDbg's return-address columns are handled once for
 //! every format.
 
-use crate::model::{hex, Frame, Thread, Trust};
+use crate::model::{Addr, Frame, Thread, Trust};
 
 /// What a thread header says about the thread, weakest first.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -73,10 +73,8 @@ impl Collector {
         let Some(thread) = self.threads.last_mut() else {
             return;
         };
-        if frame.address.is_empty() {
-            if let Some(address) = self.caller_address {
-                frame.address = hex(address);
-            }
+        if frame.address.is_none() {
+            frame.address = self.caller_address.map(Addr);
         }
         // An inline row shares its address with the physical frame after it.
         if frame.trust != Trust::Inline {

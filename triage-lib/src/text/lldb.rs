@@ -13,7 +13,7 @@
 use super::collect::{Collector, Marker};
 use super::symbol::{parse_hex, split_parameter_list};
 use super::Read;
-use crate::model::{hex, Frame, Trust};
+use crate::model::{Addr, Frame, Trust};
 
 const FORMAT: &str = "lldb";
 
@@ -78,7 +78,7 @@ fn frame(text: &str) -> Option<Frame> {
         return None;
     }
     let mut frame = Frame {
-        address: hex(parse_hex(address)?),
+        address: Some(Addr(parse_hex(address)?)),
         trust: Trust::Text,
         ..Frame::default()
     };
@@ -97,7 +97,7 @@ fn frame(text: &str) -> Option<Frame> {
     let Some((module, function)) = location.split_once('`') else {
         if !location.is_empty() {
             frame.module = Some(location.to_string());
-            frame.module_offset = offset.map(hex);
+            frame.module_offset = offset.map(Addr);
         }
         return Some(frame);
     };
@@ -112,7 +112,7 @@ fn frame(text: &str) -> Option<Frame> {
     // `___lldb_unnamed_symbol123` is LLDB's placeholder for code without a symbol.
     if !function.starts_with("___lldb_unnamed_symbol") && !function.is_empty() {
         frame.function = Some(without_signature(function.trim()).to_string());
-        frame.offset = offset.map(hex);
+        frame.offset = offset.map(Addr);
     }
     Some(frame)
 }
@@ -158,8 +158,8 @@ mod tests {
         let frame = parse("1: 0x77f640fc ntdll.dll`RtlpExtendHeap + 86");
         assert_eq!(frame.module.as_deref(), Some("ntdll.dll"));
         assert_eq!(frame.function.as_deref(), Some("RtlpExtendHeap"));
-        assert_eq!(frame.offset.as_deref(), Some("0x56"));
-        assert_eq!(frame.address, "0x77f640fc");
+        assert_eq!(frame.offset, Some(Addr(0x56)));
+        assert_eq!(frame.address, Some(Addr(0x77f640fc)));
     }
 
     #[test]
@@ -195,9 +195,9 @@ mod tests {
         assert_eq!(unnamed.module.as_deref(), Some("emsmta.exe"));
         assert_eq!((unnamed.function, unnamed.offset), (None, None));
         let module_only = parse("3: 0x00401000 emsmta.exe + 4096");
-        assert_eq!(module_only.module_offset.as_deref(), Some("0x1000"));
+        assert_eq!(module_only.module_offset, Some(Addr(0x1000)));
         let bare = parse("4: 0x0000000000401000");
-        assert_eq!((bare.address.as_str(), bare.module), ("0x401000", None));
+        assert_eq!((bare.address, bare.module), (Some(Addr(0x401000)), None));
     }
 
     #[test]

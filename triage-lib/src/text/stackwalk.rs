@@ -6,7 +6,7 @@ use serde_json::Value;
 use super::collect::{Collector, Marker};
 use super::symbol::parse_hex;
 use super::Read;
-use crate::model::{hex, Frame, Thread, Trust};
+use crate::model::{Addr, Frame, Thread, Trust};
 
 const MACHINE_READABLE: &str = "minidump_stackwalk_m";
 /// The format name of `minidump-stackwalk --json` input.
@@ -82,9 +82,9 @@ fn machine_frame(
         trust: Trust::Text,
         ..Frame::default()
     };
-    let offset = offset.map(hex);
+    let offset = offset.map(Addr);
     match (&frame.module, &frame.function, &frame.source) {
-        (None, _, _) => frame.address = offset.unwrap_or_default(),
+        (None, _, _) => frame.address = offset,
         (Some(_), None, _) => frame.module_offset = offset,
         (Some(_), Some(_), None) => frame.offset = offset,
         (Some(_), Some(_), Some(_)) => {} // measured from the source line
@@ -171,14 +171,14 @@ fn push_json_frame(frame: &Value, call_length: u64, stacks: &mut Collector) {
     let moved = |key: &str| {
         text(key)
             .and_then(parse_hex)
-            .map(|value| hex(value.wrapping_add(distance)))
+            .map(|value| Addr(value.wrapping_add(distance)))
     };
-    let address = moved("offset").unwrap_or_default();
+    let address = moved("offset");
     let module = text("module").map(str::to_string);
     let inlines = frame.get("inlines").and_then(Value::as_array);
     for inline in inlines.into_iter().flatten() {
         let frame = Frame {
-            address: address.clone(),
+            address,
             module: module.clone(),
             function: inline
                 .get("function")
@@ -224,11 +224,11 @@ mod tests {
             (None, Some("c:\\app.cc:65"))
         );
         let with_function = machine_frame("kernel32.dll", "BaseProcessStart", "", "", Some(0x23));
-        assert_eq!(with_function.offset.as_deref(), Some("0x23"));
+        assert_eq!(with_function.offset, Some(Addr(0x23)));
         let module_only = machine_frame("kernel32.dll", "", "", "", Some(0x16fd7));
-        assert_eq!(module_only.module_offset.as_deref(), Some("0x16fd7"));
+        assert_eq!(module_only.module_offset, Some(Addr(0x16fd7)));
         let bare = machine_frame("", "", "", "", Some(0x7c816fd7));
-        assert_eq!((bare.address.as_str(), bare.module), ("0x7c816fd7", None));
+        assert_eq!((bare.address, bare.module), (Some(Addr(0x7c816fd7)), None));
     }
 
     #[test]
@@ -247,10 +247,10 @@ mod tests {
         let threads = parse_json(document).unwrap();
         let frames = &threads[0].frames;
         assert_eq!(
-            (frames[0].address.as_str(), frames[1].address.as_str()),
-            ("0x1000", "0x2007")
+            (frames[0].address, frames[1].address),
+            (Some(Addr(0x1000)), Some(Addr(0x2007)))
         );
-        assert_eq!(frames[1].offset.as_deref(), Some("0x17"));
+        assert_eq!(frames[1].offset, Some(Addr(0x17)));
         assert!(threads[0].crashed);
     }
 }

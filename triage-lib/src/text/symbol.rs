@@ -2,7 +2,7 @@
 //! `module!function+0xoff` call sites that WinDbg, its `!analyze`, Dr. Watson and KB
 //! articles all use.
 
-use crate::model::{hex, Frame, Trust};
+use crate::model::{Addr, Frame, Trust};
 
 /// A number in any hex spelling debuggers use: `0x1f`, `1f`, `0x0000001f`, and x64
 /// `00000000`0012f8a8` with its backtick between the two halves.
@@ -94,11 +94,11 @@ impl CallSite {
     /// The frame this call site names; its `index` is set when it joins a thread.
     pub fn into_frame(self, trust: Trust) -> Frame {
         Frame {
-            address: self.address.map(hex).unwrap_or_default(),
+            address: self.address.map(Addr),
             module: self.module,
             function: self.function,
-            offset: self.offset.map(hex),
-            module_offset: self.module_offset.map(hex),
+            offset: self.offset.map(Addr),
+            module_offset: self.module_offset.map(Addr),
             trust,
             ..Frame::default()
         }

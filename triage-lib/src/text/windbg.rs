@@ -5,7 +5,7 @@
 use super::collect::{Collector, Marker};
 use super::symbol::{stack_word, CallSite};
 use super::Read;
-use crate::model::{hex, Frame, Trust};
+use crate::model::{Addr, Frame, Trust};
 
 const FORMAT: &str = "windbg";
 
@@ -173,9 +173,9 @@ pub(super) fn parse_row(line: &str) -> Option<(Frame, Option<u64>)> {
     }
     let mut frame = CallSite::parse(call)?.into_frame(Trust::Text);
     frame.source = source;
-    frame.frame_base = columns.first().map(|&base| hex(base));
+    frame.frame_base = columns.first().copied().map(Addr);
     if x86 && columns.len() > 2 {
-        let args = columns[2..].iter().take(3).map(|&word| Some(hex(word)));
+        let args = columns[2..].iter().take(3).map(|&word| Some(Addr(word)));
         frame.args = Some(args.collect());
     }
     Some((frame, columns.get(1).copied()))
@@ -230,12 +230,12 @@ mod tests {
         let (frame, returns_to) =
             row("0514efcc 77f640fc 04930000 40530000 0514eff8 NTDLL!RtlpFindAndCommitPages+0xde");
         assert_eq!(returns_to, Some(0x77f6_40fc));
-        assert_eq!(frame.frame_base.as_deref(), Some("0x514efcc"));
+        assert_eq!(frame.frame_base, Some(Addr(0x514efcc)));
         let args = frame.args.unwrap();
-        assert_eq!(args[0].as_deref(), Some("0x4930000"));
-        assert_eq!(args[2].as_deref(), Some("0x514eff8"));
+        assert_eq!(args[0], Some(Addr(0x4930000)));
+        assert_eq!(args[2], Some(Addr(0x514eff8)));
         assert_eq!(frame.function.as_deref(), Some("RtlpFindAndCommitPages"));
-        assert_eq!(frame.offset.as_deref(), Some("0xde"));
+        assert_eq!(frame.offset, Some(Addr(0xde)));
     }
 
     #[test]
@@ -245,7 +245,7 @@ mod tests {
              00000000`00000000 00000000`00000000 : ntdll!NtWaitForSingleObject+0xa",
         );
         assert_eq!(returns_to, Some(0x77b3_c30a));
-        assert_eq!(frame.frame_base.as_deref(), Some("0x12f8a8"));
+        assert_eq!(frame.frame_base, Some(Addr(0x12f8a8)));
         assert_eq!(frame.args, None);
         assert_eq!(frame.function.as_deref(), Some("NtWaitForSingleObject"));
     }

@@ -8,7 +8,7 @@ use minidump_unwind::{FrameTrust, StackFrame};
 
 use crate::dump::{file_name, Dump};
 use crate::error::{Stream, TriageError};
-use crate::model::{hex, Frame, Thread, Trust};
+use crate::model::{Addr, Frame, Thread, Trust};
 use crate::symbols::Symbols;
 
 /// Bounds on the work done for one dump.
@@ -115,7 +115,7 @@ fn push_frame(frames: &mut Vec<Frame>, frame: &StackFrame, x86_memory: Option<&S
     for inline in &frame.inlines {
         frames.push(Frame {
             index: frames.len(),
-            address: hex(address),
+            address: Some(Addr(address)),
             module: module_name.clone(),
             function: Some(inline.function_name.clone()),
             trust: Trust::Inline,
@@ -132,15 +132,15 @@ fn push_frame(frames: &mut Vec<Frame>, frame: &StackFrame, x86_memory: Option<&S
         .map(|(memory, ebp)| (0..3).map(|i| memory.read_u32(ebp + 8 + 4 * i)).collect());
     frames.push(Frame {
         index: frames.len(),
-        address: hex(address),
+        address: Some(Addr(address)),
         module: module_name,
         function: frame.function_name.clone(),
         offset: frame
             .function_base
-            .map(|base| hex(address.wrapping_sub(base))),
-        module_offset: module.map(|m| hex(address.wrapping_sub(m.raw.base_of_image))),
+            .map(|base| Addr(address.wrapping_sub(base))),
+        module_offset: module.map(|m| Addr(address.wrapping_sub(m.raw.base_of_image))),
         trust: trust_of(frame.trust),
-        frame_base: frame_base.map(hex),
+        frame_base: frame_base.map(Addr),
         args,
         source: source_location(frame.source_file_name.as_deref(), frame.source_line),
     });
@@ -179,8 +179,8 @@ impl<'a> StackMemory<'a> {
         }
     }
 
-    /// The 32-bit word at `address` as `0x` hex, or `None` when the dump did not save it.
-    fn read_u32(&self, address: u64) -> Option<String> {
+    /// The 32-bit word at `address`, or `None` when the dump did not save it.
+    fn read_u32(&self, address: u64) -> Option<Addr> {
         let from_regions = self
             .regions
             .memory_at_address(address)
@@ -198,6 +198,6 @@ impl<'a> StackMemory<'a> {
         };
         from_regions
             .or_else(from_stacks)
-            .map(|word| hex(word.into()))
+            .map(|word| Addr(word.into()))
     }
 }
