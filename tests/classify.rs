@@ -1,11 +1,9 @@
 //! End-to-end crash classes, signatures and buckets: real Windows dumps whose file names
 //! state what went wrong, the KB Q269588 reconstruction, and generated variants of one crash.
 
-mod common;
-
 use std::path::Path;
 
-use common::{dump_json, dump_json_with, repo, shared, triage_dump};
+use crate::common::{dump_json, dump_json_with, repo, shared, triage_dump};
 use serde_json::Value;
 
 /// Breakpad's test dumps, named after the crash each one holds.

@@ -1,9 +1,7 @@
 //! End-to-end verdicts on our own generated corpus: every case of `corpus/expected.json`,
 //! and the KB reconstruction printed as the article prints it.
 
-mod common;
-
-use common::{dump_json, dump_json_with, repo, triage_dump};
+use crate::common::{self, dump_json, dump_json_with, repo, triage_dump};
 use serde_json::Value;
 
 /// Generates the corpus into a fresh temporary directory (never into the repository).

@@ -1,10 +1,8 @@
 //! End-to-end tests of `triage dump` on the shared corpus of real minidumps.
 
-mod common;
-
 use std::path::Path;
 
-use common::{dump_json, dump_json_with, shared, shared_dumps, triage, triage_dump};
+use crate::common::{self, dump_json, dump_json_with, shared, shared_dumps, triage, triage_dump};
 use serde_json::Value;
 
 #[test]

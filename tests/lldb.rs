@@ -3,12 +3,10 @@
 //! Needs `lldb-19` and its Python module (Debian `lldb-19`, `python3-lldb-19`). Without
 //! them each test prints `SKIPPED` and passes, unless `TRIAGE_REQUIRE_LLDB=1` (set by CI).
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 
-use common::{repo, shared};
+use crate::common::{self, repo, shared};
 use serde_json::Value;
 
 const LLDB: &str = "lldb-19";

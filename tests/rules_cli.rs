@@ -1,8 +1,6 @@
 //! End-to-end tests of `triage rules ...`, `--rules` and `--explain`.
 
-mod common;
-
-use common::{repo, triage};
+use crate::common::{self, repo, triage};
 
 fn stdout(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()

@@ -1,11 +1,9 @@
 //! End-to-end tests of `triage scan` over a generated dump share.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use common::{assert_no_panic, triage};
+use crate::common::{self, assert_no_panic, triage};
 use serde_json::Value;
 
 /// A share: the generated corpus, a dump without extension in a subfolder, a text file, and

@@ -1,11 +1,9 @@
 //! End-to-end tests of `triage stacks` and of KB import through the CLI.
 
-mod common;
-
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use common::{dump_json, dump_json_with, repo, triage};
+use crate::common::{self, dump_json, dump_json_with, repo, triage};
 use serde_json::Value;
 
 fn seed() -> std::path::PathBuf {

@@ -3,15 +3,13 @@
 //! (Python's `http.server` on 127.0.0.1) fill the local store, and a slow or unwanted server
 //! costs at most one timeout or nothing.
 
-mod common;
-
 use std::fs::File;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{assert_no_panic, assert_valid_report, external_tool, shared};
+use crate::common::{assert_no_panic, assert_valid_report, external_tool, shared};
 use serde_json::Value;
 
 const MINI_DUMP: &str = "symbolic/symbolic-testutils/fixtures/windows/mini.dmp";

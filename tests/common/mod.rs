@@ -1,7 +1,5 @@
 //! Shared helpers for the end-to-end tests: locating inputs and running the built binary.
 
-#![allow(dead_code)] // each test file uses its own subset
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

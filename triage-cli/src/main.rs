@@ -4,7 +4,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use triage::classify::Classifier;
 use triage::model::{Report, Status};
 use triage::rules::{import_kb, read_rule_file, RuleSet};
@@ -15,7 +15,7 @@ mod scan;
 /// Triage Windows minidumps and pasted call stacks: walk every thread, symbolize, and name
 /// known issues.
 #[derive(Parser)]
-#[command(version)]
+#[command(name = "triage", version)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -60,6 +60,22 @@ enum Command {
     Rules {
         #[command(subcommand)]
         action: RulesAction,
+    },
+    /// Print a shell completion script.
+    ///
+    /// For bash: `triage completions bash > ~/.local/share/bash-completion/completions/triage`.
+    Completions {
+        /// The shell the script is for.
+        shell: clap_complete::Shell,
+    },
+    /// Print a man page, in roff.
+    ///
+    /// `triage man > triage.1` writes the page of triage, which lists the commands;
+    /// `triage man dump` prints the page of `triage dump`, triage-dump(1).
+    Man {
+        /// The command whose page to print, e.g. `dump` or `rules show`; without it, the
+        /// page of triage itself, which lists the commands.
+        command: Vec<String>,
     },
 }
 
@@ -194,7 +210,52 @@ fn run(command: Command) -> Result<ExitCode, Fatal> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Rules { action } => rules_command(action),
+        Command::Completions { shell } => {
+            say(completion_script(shell).trim_end());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man { command } => {
+            say(man_page(&command)?.trim_end());
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+/// The completion script for `shell`, generated from the clap definitions.
+fn completion_script(shell: clap_complete::Shell) -> String {
+    let mut cli = Cli::command();
+    let name = cli.get_name().to_string();
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut cli, name, &mut script);
+    String::from_utf8(script).expect("clap_complete writes UTF-8")
+}
+
+/// The man page of `triage` (no `path`) or of the command `triage PATH...`, generated from
+/// the clap definitions. Each page's SUBCOMMANDS section names the pages of its commands,
+/// `triage-rules(1)` for `triage man rules`.
+fn man_page(path: &[String]) -> Result<String, Fatal> {
+    // As clap_mangen::generate_to does: no page for `help`, and names set on subcommands.
+    let mut cli = Cli::command().disable_help_subcommand(true);
+    cli.build();
+    let source = format!("triage {}", cli.get_version().unwrap_or_default());
+    let mut command = &cli;
+    for (depth, name) in path.iter().enumerate() {
+        command = command
+            .get_subcommands()
+            .find(|sub| sub.get_name() == name)
+            .ok_or_else(|| {
+                Fatal(format!(
+                    "no command `triage {}`; `triage man` lists the commands",
+                    path[..=depth].join(" ")
+                ))
+            })?;
+    }
+    let mut page = Vec::new();
+    clap_mangen::Man::new(command.clone())
+        .source(source)
+        .render(&mut page)
+        .map_err(|e| Fatal(format!("cannot render the man page: {e}")))?;
+    Ok(String::from_utf8(page).expect("clap_mangen writes UTF-8"))
 }
 
 /// An engine for dumps: symbols from `--symbols` then `_NT_SYMBOL_PATH`, and limits.
@@ -346,6 +407,51 @@ fn rules_command(action: RulesAction) -> Result<ExitCode, Fatal> {
             } else {
                 ExitCode::SUCCESS
             })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// clap checks its definitions only when an argument is parsed; this checks them all.
+    #[test]
+    fn clap_definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    /// Every command, as the path of names after `triage`.
+    fn command_paths(command: &clap::Command, prefix: &[String], paths: &mut Vec<Vec<String>>) {
+        for sub in command.get_subcommands() {
+            let path = [prefix, &[sub.get_name().to_string()]].concat();
+            command_paths(sub, &path, paths);
+            paths.push(path);
+        }
+    }
+
+    #[test]
+    fn every_command_has_a_man_page_and_every_completion_script_names_it() {
+        let mut paths = Vec::new();
+        command_paths(&Cli::command(), &[], &mut paths);
+        assert!(paths.len() >= 11, "{paths:?}");
+        for path in paths.iter().filter(|path| path.last().unwrap() != "help") {
+            let page = man_page(path).unwrap_or_else(|Fatal(e)| panic!("{path:?}: {e}"));
+            let title = format!(".TH triage-{} 1 ", path.join("-"));
+            assert!(
+                page.lines().any(|line| line.starts_with(&title)),
+                "{path:?}: {page}"
+            );
+        }
+        for shell in clap_complete::Shell::value_variants() {
+            let script = completion_script(*shell);
+            for path in &paths {
+                let name = path.last().unwrap();
+                assert!(
+                    script.contains(name.as_str()),
+                    "{shell} script lacks {path:?}"
+                );
+            }
         }
     }
 }
