@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use triage::classify::Classifier;
 use triage::model::{Report, Status};
-use triage::rules::{import_kb, read_rule_file, RuleSet};
+use triage::rules::{import_article, read_rule_file, RuleSet};
 use triage::{print, Triage};
 
 mod scan;
@@ -385,7 +385,10 @@ fn rules_command(action: RulesAction) -> Result<ExitCode, Fatal> {
         RulesAction::ImportKb { files } => {
             for file in &files {
                 let (name, text) = read_text_input(Some(file))?;
-                let rule = import_kb(&text).map_err(|e| Fatal(format!("{name}: {e}")))?;
+                // An article without a KB number (a documentation page) is named by its file.
+                let stem = file.file_stem().and_then(|stem| stem.to_str());
+                let rule =
+                    import_article(&text, stem).map_err(|e| Fatal(format!("{name}: {e}")))?;
                 say(format!("# imported from {name}"));
                 say(triage::rules::to_toml(&rule).trim_end());
             }

@@ -25,6 +25,7 @@ mod data_file;
 pub mod dump;
 pub mod error;
 pub mod model;
+pub mod module_name;
 pub mod print;
 pub mod rules;
 pub mod scan;

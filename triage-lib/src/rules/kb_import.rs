@@ -1,7 +1,13 @@
 //! Turning a Microsoft KB article into a rule: id, title, the SYMPTOMS stack, the fixed
-//! file version and the workaround. Works on the usual multi-line text and on articles
-//! whose line breaks were lost (the stack is then found by the text-stack parser's
-//! token scan).
+//! file version and the workaround. Works on the usual multi-line text, on articles whose
+//! line breaks were lost (the stack is then found by the text-stack parser's token scan),
+//! and on articles as the web publishes them today (Markdown with front matter, HTML).
+//!
+//! The stack comes from [`parse_stacks`], the parser `triage stacks` uses, so a rule
+//! imported from an article always matches that article. An article with several stacks
+//! gives the rule of its crashing one (the thread the text marks as faulting, else the
+//! longest): a known issue is one crash, and an article's other stacks (the lock owner,
+//! idle threads, the same stack again) are context that would match unrelated crashes.
 
 use std::sync::LazyLock;
 
@@ -15,27 +21,47 @@ use crate::text::parse_stacks;
 /// Why an article could not become a rule.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum KbImportError {
-    /// No `DOCUMENT:Qnnnnnn` / `Article: Qnnnnnn` line.
+    /// No `DOCUMENT:Qnnnnnn` / `Article: Qnnnnnn` line, and no other id was given.
     #[error("no KB article id (DOCUMENT:Qnnnnnn or Article: Qnnnnnn) found")]
     NoId,
-    /// No symbolized call stack.
-    #[error("no call stack with MODULE!Function frames found")]
-    NoStack,
+    /// No symbolized call stack; the lines that looked like frames but were not read.
+    #[error("no call stack with MODULE!Function frames found{}", unread_lines(.0))]
+    NoStack(Vec<usize>),
+}
+
+fn unread_lines(lines: &[usize]) -> String {
+    if lines.is_empty() {
+        return String::new();
+    }
+    let shown: Vec<String> = lines.iter().take(10).map(ToString::to_string).collect();
+    let more = if lines.len() > 10 { ", ..." } else { "" };
+    format!(
+        "; lines that look like frames but could not be read: {}{more}",
+        shown.join(", ")
+    )
 }
 
 /// Builds a rule from an article's text.
 pub fn import_kb(article: &str) -> Result<Rule, KbImportError> {
+    import_article(article, None)
+}
+
+/// Builds a rule from an article that may carry no KB number (a documentation page): its
+/// id is then `fallback_id`, e.g. the file's name.
+pub fn import_article(article: &str, fallback_id: Option<&str>) -> Result<Rule, KbImportError> {
     let patterns = &*PATTERNS;
     let id = capture(&patterns.id, article)
-        .map(|digits| (format!("Q{digits}"), digits))
+        .map(|digits| (format!("Q{digits}"), Some(digits)))
+        .or_else(|| fallback_id.map(|id| (id.to_string(), None)))
         .ok_or(KbImportError::NoId)?;
-    let frames = stack_frames(article).ok_or(KbImportError::NoStack)?;
+    let (frames, max_gap) = stack_frames(article)?;
     let fixed_in = fixed_version(article, &frames);
     let title = capture(&patterns.title, article)
+        .or_else(|| crate::text::article_title(article))
         .or_else(|| {
             let mut lines = article.lines().map(str::trim).filter(|l| !l.is_empty());
             lines
-                .find(|l| !patterns.id_line.is_match(l))
+                .find(|l| !patterns.id_line.is_match(l) && !is_separator(l))
                 .map(str::to_string)
         })
         .unwrap_or_default();
@@ -63,12 +89,15 @@ pub fn import_kb(article: &str) -> Result<Rule, KbImportError> {
         }
     });
     Ok(Rule {
-        reference: format!("https://support.microsoft.com/kb/{}", id.1),
+        reference: id
+            .1
+            .map(|digits| format!("https://support.microsoft.com/kb/{digits}"))
+            .unwrap_or_default(),
         id: id.0,
         title: title.trim().to_string(),
         product: product.trim().to_string(),
         frames: frames.into_iter().map(unspanned).collect(),
-        max_gap: 0,
+        max_gap,
         anchor_top: false,
         threads: ThreadScope::Any,
         exception_codes: Vec::new(),
@@ -118,23 +147,43 @@ fn capture(regex: &Regex, text: &str) -> Option<String> {
     Some(regex.captures(text)?.get(1)?.as_str().to_string())
 }
 
-/// The longest parsed stack, as `MODULE!Function` entries innermost first.
-fn stack_frames(article: &str) -> Option<Vec<String>> {
+/// `---`, `===`, `***`: a Markdown or text separator, never a title.
+fn is_separator(line: &str) -> bool {
+    line.chars()
+        .all(|c| matches!(c, '-' | '=' | '*' | '_' | ' '))
+}
+
+/// The crashing stack (see the module docs) as `MODULE!Function` entries innermost first,
+/// and the longest run of frames without a name between two entries, which becomes the
+/// rule's `max_gap` so that the rule matches the stack it came from.
+fn stack_frames(article: &str) -> Result<(Vec<String>, usize), KbImportError> {
     let parsed = parse_stacks(article);
-    let thread = parsed.threads.iter().max_by_key(|t| t.frames.len())?;
-    let frames: Vec<String> = thread
-        .frames
+    let named =
+        |t: &&crate::model::Thread| t.frames.iter().filter(|f| f.function.is_some()).count();
+    let thread = parsed
+        .threads
         .iter()
-        // Names are matched as globs; C++ names such as `operator[]` must stay literal.
-        .filter_map(|frame| {
-            let module = globset::escape(frame.module.as_ref()?);
-            Some(format!(
-                "{module}!{}",
-                globset::escape(frame.function.as_ref()?)
-            ))
-        })
-        .collect();
-    (!frames.is_empty()).then_some(frames)
+        .filter(|t| named(t) > 0)
+        .max_by_key(|t| (t.crashed, named(t)))
+        .ok_or_else(|| KbImportError::NoStack(parsed.suspect_lines.clone()))?;
+    let mut frames = Vec::new();
+    let (mut gap, mut max_gap) = (0, 0);
+    for frame in &thread.frames {
+        match (&frame.module, &frame.function) {
+            // Names are matched as globs; C++ names such as `operator[]` stay literal. A
+            // managed frame (SOS) names no module: `*` matches it.
+            (module, Some(function)) => {
+                if !frames.is_empty() {
+                    max_gap = max_gap.max(gap);
+                }
+                gap = 0;
+                let module = module.as_deref().map_or("*".to_string(), globset::escape);
+                frames.push(format!("{module}!{}", globset::escape(function)));
+            }
+            (_, None) => gap += 1,
+        }
+    }
+    Ok((frames, max_gap))
 }
 
 /// The fixed file version of a module on the stack (else of the first file listed). KB
@@ -281,8 +330,32 @@ STATUS\n======\n\nConfirmed.\n";
     fn an_article_without_a_stack_is_refused() {
         assert_eq!(
             import_kb("DOCUMENT:Q1234567 no stack here"),
-            Err(KbImportError::NoStack)
+            Err(KbImportError::NoStack(Vec::new()))
         );
         assert_eq!(import_kb("no id at all"), Err(KbImportError::NoId));
+    }
+
+    #[test]
+    fn a_stack_that_cannot_be_read_is_named_by_its_lines() {
+        let article = "DOCUMENT:Q1234567\nSYMPTOMS\n\n0514efcc MAPI32!Foo+0x12\n";
+        let error = import_kb(article).unwrap_err();
+        assert_eq!(error, KbImportError::NoStack(vec![4]));
+        assert!(
+            error.to_string().ends_with("could not be read: 4"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn markdown_articles_take_their_front_matter_title_and_file_name() {
+        let article = "---\ntitle: Debugging a Stack Overflow\nms.date: 05/23/2017\n---\n\n\
+                       ```\n0:000> k\nChildEBP RetAddr\n0012f8a8 77b3c30a app!Recurse+0x12\n\
+                       0012f8b8 77b3c30a app!Recurse+0x12\n0012f8c8 00401000 app!main+0x5\n```\n";
+        let rule = import_article(article, Some("stack-overflow")).unwrap();
+        assert_eq!(rule.title, "Debugging a Stack Overflow");
+        assert_eq!(rule.id, "stack-overflow");
+        assert_eq!(rule.reference, "");
+        assert_eq!(rule.frames.len(), 3);
+        assert_eq!(import_article(article, None), Err(KbImportError::NoId));
     }
 }

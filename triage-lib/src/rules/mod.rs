@@ -18,7 +18,7 @@ use pattern::CompiledPattern;
 
 pub use crate::data_file::Diagnostic;
 
-pub use kb_import::{import_kb, KbImportError};
+pub use kb_import::{import_article, import_kb, KbImportError};
 
 /// The built-in rule files, as `(name, TOML)`.
 const BUILTIN: &[(&str, &str)] = &[("q269588.toml", include_str!("../../rules/q269588.toml"))];

@@ -28,6 +28,10 @@ impl FrameMatcher {
     }
 
     fn module_fits(&self, frame: &Frame) -> bool {
+        // `*!Method` also fits a managed frame, which names no module.
+        if frame.module.is_none() && self.text.starts_with("*!") {
+            return frame.function.is_some();
+        }
         frame.module.as_deref().is_some_and(|name| {
             let stem = name.rsplit_once('.').map_or(name, |(stem, _)| stem);
             self.module.is_match(name) || self.module.is_match(stem)

@@ -21,7 +21,7 @@ pub(super) struct Analyze {
 
 impl Analyze {
     /// Reads one line; claims everything while inside an `!analyze` output.
-    pub fn read(&mut self, line: &str, stacks: &mut Collector) -> Read {
+    pub fn read(&mut self, line: &str, stacks: &mut Collector, rows: &mut windbg::Windbg) -> Read {
         let text = line.trim();
         if is_debugger_prompt(text) {
             self.active = text.contains("!analyze");
@@ -52,11 +52,11 @@ impl Analyze {
                 stacks.end_stack();
             } else if is_noise(text) {
                 return Read::Noise;
-            } else if let Some((frame, returns_to)) = windbg::parse_row(text) {
-                stacks.push(frame, returns_to);
-                return Read::Stack(FORMAT);
             } else {
-                return Read::NotMine;
+                return match rows.read(line, stacks) {
+                    Read::Stack(_) => Read::Stack(FORMAT),
+                    other => other,
+                };
             }
         }
         if let Some(("FAULTING_THREAD", id)) = key {

@@ -26,7 +26,7 @@ pub(super) struct DrWatson {
 
 impl DrWatson {
     /// Reads one line; claims everything while inside a log.
-    pub fn read(&mut self, line: &str, stacks: &mut Collector) -> Read {
+    pub fn read(&mut self, line: &str, stacks: &mut Collector, rows: &mut windbg::Windbg) -> Read {
         let text = line.trim();
         if is_debugger_prompt(text) {
             *self = DrWatson::default();
@@ -41,7 +41,7 @@ impl DrWatson {
             stacks.start_thread(id, None, Marker::Unmarked);
             return Read::Stack(FORMAT);
         }
-        if text.starts_with("FramePtr ReturnAd") {
+        if text.starts_with("FramePtr ") {
             self.active = true;
             self.in_back_trace = true;
             return Read::Noise;
@@ -58,11 +58,11 @@ impl DrWatson {
             if text.is_empty() || text.starts_with("*---->") {
                 self.in_back_trace = false;
                 stacks.end_stack();
-            } else if let Some((frame, returns_to)) = windbg::parse_row(text) {
-                stacks.push(frame, returns_to);
-                return Read::Stack(FORMAT);
             } else {
-                return Read::NotMine;
+                return match rows.read(line, stacks) {
+                    Read::Stack(_) => Read::Stack(FORMAT),
+                    other => other,
+                };
             }
         }
         Read::Noise
@@ -80,9 +80,14 @@ mod tests {
                    FramePtr ReturnAd Param#1  Param#2  Param#3  Param#4  Function Name\n\
                    0514efcc 77f640fc 04930000 40530000 0514eff8 00000000 ntdll!RtlpFindAndCommitPages\n";
         let mut reader = DrWatson::default();
+        let mut rows = windbg::Windbg::default();
         let mut stacks = Collector::default();
         for line in log.lines() {
-            assert_ne!(reader.read(line, &mut stacks), Read::NotMine, "{line}");
+            assert_ne!(
+                reader.read(line, &mut stacks, &mut rows),
+                Read::NotMine,
+                "{line}"
+            );
         }
         let threads = stacks.finish();
         assert_eq!((threads[0].thread_id, threads[0].crashed), (0xbf4, true));

@@ -26,7 +26,7 @@ pub(super) fn scan(line: &str, stacks: &mut Collector) -> Read {
         let parsed = columns
             .iter()
             .all(|token| token.len() == 8 && stack_word(token).is_some())
-            .then(|| windbg::parse_row(&row.join(" ")))
+            .then(|| windbg::parse_row(&row.join(" "), windbg::Layout::default()))
             .flatten();
         match parsed {
             Some((frame, returns_to)) => {

@@ -15,11 +15,13 @@
 //! row does not split a thread in two.
 
 mod analyze;
+mod clean;
 mod collect;
 mod drwatson;
 mod kb_article;
 mod lldb;
 mod stackwalk;
+mod stackwalk_human;
 mod symbol;
 mod windbg;
 
@@ -36,6 +38,13 @@ pub struct ParsedStacks {
     pub unparsed_lines: usize,
     /// The formats recognized, in order of first appearance, e.g. `windbg` or `lldb`.
     pub formats: Vec<&'static str>,
+    /// Lines read as frames. A thread printed twice (`STACK_TEXT` and a later `kb`) is one
+    /// thread in `threads` but its lines count here each time.
+    pub frame_lines: usize,
+    /// 1-based numbers of the lines that were not read but look like they hold a frame (a
+    /// `module!function` token, or stack columns): what a user should look at when a stack
+    /// was not found.
+    pub suspect_lines: Vec<usize>,
 }
 
 /// Parses every stack in `input` (any mix of the supported formats). Never panics, never
@@ -43,29 +52,83 @@ pub struct ParsedStacks {
 /// are skipped without counting.
 pub fn parse_stacks(input: &str) -> ParsedStacks {
     if let Some(threads) = stackwalk::parse_json(input) {
+        let frame_lines = threads.iter().map(|t| t.frames.len()).sum();
         return ParsedStacks {
             threads,
-            unparsed_lines: 0,
             formats: vec![stackwalk::JSON],
+            frame_lines,
+            ..ParsedStacks::default()
         };
     }
+    let html = clean::html_to_text(input);
+    let text = html.as_deref().unwrap_or(input);
     let mut readers = Readers::default();
     let mut stacks = Collector::default();
     let mut parsed = ParsedStacks::default();
-    for line in input.lines() {
-        match readers.read(line, &mut stacks) {
+    for (number, raw) in text.lines().enumerate() {
+        let line = clean::clean_line(raw);
+        match readers.read(&line, &mut stacks) {
             Read::Stack(format) => {
                 if !parsed.formats.contains(&format) {
                     parsed.formats.push(format);
                 }
             }
             Read::Noise => {}
-            Read::NotMine => parsed.unparsed_lines += 1,
+            Read::NotMine => {
+                parsed.unparsed_lines += 1;
+                if looks_like_a_frame(&line) {
+                    parsed.suspect_lines.push(number + 1);
+                }
+            }
         }
     }
     readers.windbg.finish(&mut stacks);
-    parsed.threads = stacks.finish();
+    parsed.frame_lines = stacks.frame_lines;
+    parsed.threads = stacks.finish_pasted();
     parsed
+}
+
+/// The title an article gives itself: Markdown front matter's `title:`, an HTML page's
+/// `<title>`, or a first `# Heading`. Never a separator line such as `---`.
+pub fn article_title(input: &str) -> Option<String> {
+    if let Some(title) = clean::html_title(input) {
+        return Some(title);
+    }
+    let mut lines = input.lines().map(str::trim);
+    if input.trim_start().starts_with("---") {
+        let _opening = lines.next();
+        for line in lines.by_ref() {
+            if line == "---" {
+                break;
+            }
+            if let Some(title) = line.strip_prefix("title:") {
+                let title = title.trim().trim_matches(['"', '\'']).trim();
+                if !title.is_empty() {
+                    return Some(title.to_string());
+                }
+            }
+        }
+    }
+    input
+        .lines()
+        .map(str::trim)
+        .find_map(|line| line.strip_prefix("# "))
+        .map(|title| title.trim().to_string())
+        .filter(|title| !title.is_empty())
+}
+
+/// A `module!function` token, or a line that opens with two stack columns.
+fn looks_like_a_frame(line: &str) -> bool {
+    let named = line.split_whitespace().any(|token| {
+        token.split_once('!').is_some_and(|(module, function)| {
+            let ends = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+            ends(module.chars().last()) && ends(function.chars().next())
+        })
+    });
+    let mut tokens = line.split_whitespace();
+    let columns = tokens.next().and_then(symbol::stack_word).is_some()
+        && tokens.next().and_then(symbol::stack_word).is_some();
+    named || columns
 }
 
 /// How a reader took a line.
@@ -86,6 +149,7 @@ struct Readers {
     analyze: analyze::Analyze,
     drwatson: drwatson::DrWatson,
     machine_readable: stackwalk::MachineReadable,
+    human: stackwalk_human::Human,
 }
 
 impl Readers {
@@ -95,8 +159,9 @@ impl Readers {
         let section = self
             .windbg
             .read_parameters(line, stacks)
-            .or_else(|| self.analyze.read(line, stacks))
-            .or_else(|| self.drwatson.read(line, stacks));
+            .or_else(|| self.analyze.read(line, stacks, &mut self.windbg))
+            .or_else(|| self.drwatson.read(line, stacks, &mut self.windbg))
+            .or_else(|| self.human.read(line, stacks));
         if section != Read::NotMine {
             return section;
         }
@@ -128,12 +193,9 @@ impl Read {
 fn is_noise(line: &str) -> bool {
     const PREFIXES: [&str; 4] = ["WARNING:", "***", "DBGHELP:", "Unable to load image"];
     let text = line.trim();
-    let column_header = text.trim_start_matches(['#', ' ']);
     text.is_empty()
         || is_debugger_prompt(text)
         || PREFIXES.iter().any(|prefix| text.starts_with(prefix))
-        || column_header.starts_with("ChildEBP")
-        || column_header.starts_with("Child-SP")
 }
 
 /// `0:000> ~*kb`, `0:000:x86> kb`, `kd> k`, `1: kd> kb`, `(lldb) bt all`.

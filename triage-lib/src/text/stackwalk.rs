@@ -142,7 +142,7 @@ pub(super) fn parse_json(input: &str) -> Option<Vec<Thread>> {
 }
 
 /// How far rust-minidump moves a caller's instruction back from its return address.
-fn return_address_distance(cpu_arch: Option<&str>) -> u64 {
+pub(super) fn return_address_distance(cpu_arch: Option<&str>) -> u64 {
     match cpu_arch {
         Some("arm") => 2,
         Some("arm64") => 4,

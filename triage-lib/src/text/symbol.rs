@@ -57,6 +57,11 @@ impl CallSite {
     /// `emsmta!<nosymbols>`.
     pub fn parse(text: &str) -> Option<CallSite> {
         let text = text.trim();
+        if text == "<nosymbols>" {
+            // Dr. Watson's frame outside every module it knew: only the address, which the
+            // callee's RetAddr column gives.
+            return Some(CallSite::default());
+        }
         if text.starts_with("0x") {
             let address = parse_hex(text)?;
             return Some(CallSite {
@@ -66,8 +71,8 @@ impl CallSite {
         }
         if let Some((module, rest)) = text.split_once('!') {
             let (function, offset) = match rest.rsplit_once('+') {
-                Some((function, offset)) => match parse_hex(offset) {
-                    Some(offset) => (function, Some(offset)),
+                Some((function, offset)) => match offset_token(offset) {
+                    Some(offset) => (function, offset),
                     None => (rest, None),
                 },
                 None => (rest, None),
@@ -103,6 +108,21 @@ impl CallSite {
             ..Frame::default()
         }
     }
+}
+
+/// What follows a call site's last `+`: the offset, with any parameter list a `kb` variant
+/// prints after it dropped (`0x59(0x01422DD4, 0x00000000)`, `0x17(...)`, `0xb({...})`).
+/// `Some(None)` for an offset a line wrap cut off (`+` or `+0x` at the end).
+fn offset_token(text: &str) -> Option<Option<u64>> {
+    let text = text.trim_end();
+    if text.is_empty() || text == "0x" {
+        return Some(None);
+    }
+    let number = match text.find('(') {
+        Some(open) if text.ends_with(')') => &text[..open],
+        _ => text,
+    };
+    parse_hex(number).map(Some)
 }
 
 /// The module as written, less WinDbg's `_77940000` load-base suffix, which it adds when two
@@ -197,6 +217,24 @@ mod tests {
         assert_eq!(parse("ntdll!Foo+55").2, Some(0x55));
         assert_eq!(parse("ntdll!Foo+0x000000de").2, Some(0xde));
         assert_eq!(parse("kernel32!Sleep").2, None);
+        assert_eq!(
+            parse("ntdll!Foo+0x59(0x01422DD4, 0x00000000)").2,
+            Some(0x59)
+        );
+        assert_eq!(
+            parse("STORE!$$$00001+0x17(...)").1.as_deref(),
+            Some("$$$00001")
+        );
+        assert_eq!(parse("ESE!ErrNDSeek+0xb({...})").2, Some(0xb));
+        assert_eq!(
+            parse("dokan1!DokanExceptionFilter+0x"),
+            (
+                Some("dokan1".into()),
+                Some("DokanExceptionFilter".into()),
+                None,
+                None
+            )
+        );
     }
 
     #[test]

@@ -3,17 +3,39 @@
 //! back trace and flattened KB articles print the same rows.
 
 use super::collect::{Collector, Marker};
-use super::symbol::{stack_word, CallSite};
+use super::symbol::{parse_hex, stack_word, CallSite};
 use super::Read;
 use crate::model::{Addr, Frame, Trust};
 
 const FORMAT: &str = "windbg";
+
+/// Which stack columns a listing's header announced. The rows alone cannot tell a
+/// one-column `RetAddr` layout from the kernel's `Callee-SP` one.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Layout {
+    /// `ChildEBP RetAddr ...`, `Child-SP RetAddr ...`, `FramePtr RetAddr ...` (and rows
+    /// without a header).
+    #[default]
+    FrameBaseFirst,
+    /// `RetAddr : Args to Child : Call Site` (`kb` on x64 without the Child-SP column).
+    ReturnAddressOnly,
+    /// `Callee-SP Arguments to Callee Call Site` (kernel debugger): `SP : args : site`.
+    CalleeSp,
+}
 
 /// Reads WinDbg stacks line by line.
 #[derive(Default)]
 pub(super) struct Windbg {
     /// A `kP` row whose parameter list continues on the following lines.
     wrapped_call: Option<WrappedCall>,
+    /// The stack columns of a row whose call site a line wrap moved to the next line.
+    pending_columns: Option<String>,
+    /// The row read from the previous line, in case the next line continues its call site.
+    last_row: Option<String>,
+    /// The columns the last header announced.
+    layout: Layout,
+    /// Inside an SOS `!clrstack` listing (`Child SP IP Call Site`).
+    managed: bool,
 }
 
 struct WrappedCall {
@@ -40,17 +62,11 @@ impl Windbg {
             call.parameters.push(' ');
         }
         call.parameters.push_str(line.trim());
-        for c in line.chars() {
-            match c {
-                '(' => call.unclosed += 1,
-                ')' => call.unclosed = call.unclosed.saturating_sub(1),
-                _ => {}
-            }
-        }
+        call.unclosed = unclosed_after(call.unclosed, line);
         if call.unclosed == 0 {
             let row = format!("{}({}", call.row, call.parameters);
             self.wrapped_call = None;
-            if let Some((frame, returns_to)) = parse_row(&row) {
+            if let Some((frame, returns_to)) = parse_row(&row, self.layout) {
                 stacks.push(frame, returns_to);
             }
         }
@@ -60,36 +76,200 @@ impl Windbg {
     /// Pushes a wrapped call whose parameter list never closed, named without it.
     pub fn finish(&mut self, stacks: &mut Collector) {
         if let Some(call) = self.wrapped_call.take() {
-            if let Some((frame, returns_to)) = parse_row(&call.row) {
+            if let Some((frame, returns_to)) = parse_row(&call.row, self.layout) {
                 stacks.push(frame, returns_to);
             }
         }
     }
 
-    /// Reads a `~` thread header or a stack row.
+    /// Reads a `~` thread header, a column header or a stack row.
     pub fn read(&mut self, line: &str, stacks: &mut Collector) -> Read {
-        if let Some((id, marker, name)) = thread_header(line) {
+        // `!deadlock 1` opens each lock's acquisition stack with `Stack:`.
+        if let Some(first_row) = line.trim_start().strip_prefix("Stack:") {
+            stacks.end_stack();
+            return self.read(first_row, stacks);
+        }
+        let pending = self.pending_columns.take();
+        let last_row = self.last_row.take();
+        if let Some((id, marker, name)) = thread_header(line).or_else(|| managed_thread(line)) {
             stacks.start_thread(Some(id), name, marker);
             return Read::Stack(FORMAT);
         }
-        if let Some(row) = line.trim_end().strip_suffix('(') {
-            if parse_row(row).is_some() {
+        if let Some((layout, managed)) = column_header(line) {
+            (self.layout, self.managed) = (layout, managed);
+            return Read::Noise;
+        }
+        if let Some(columns) = pending {
+            let joined = format!("{columns} {}", line.trim());
+            if let Some((frame, returns_to)) = parse_row(&joined, self.layout) {
+                stacks.push(frame, returns_to);
+                self.last_row = Some(joined);
+                return Read::Stack(FORMAT);
+            }
+        }
+        if is_disassembly_line(line) {
+            // `u` and `!analyze`'s FAULTING_IP print a bare `module!function+0xoff` label
+            // before the instructions; that label was not a frame.
+            if last_row
+                .as_deref()
+                .is_some_and(|row| parse_columns(row).is_empty())
+            {
+                stacks.pop_last();
+            }
+            return Read::Noise;
+        }
+        if let Some(row) = last_row {
+            if let Some((frame, returns_to)) = continued_call_site(&row, line, self.layout) {
+                stacks.replace_last(frame, returns_to);
+                return Read::Stack(FORMAT);
+            }
+        }
+        if let Some((row, unclosed)) = opened_parameter_list(line) {
+            if parse_row(row, self.layout).is_some() {
                 self.wrapped_call = Some(WrappedCall {
                     row: row.to_string(),
                     parameters: String::new(),
-                    unclosed: 1,
+                    unclosed,
                 });
                 return Read::Stack(FORMAT);
             }
         }
-        match parse_row(line) {
-            Some((frame, returns_to)) => {
-                stacks.push(frame, returns_to);
-                Read::Stack(FORMAT)
+        if let Some((frame, returns_to)) = parse_row(line, self.layout) {
+            stacks.push(frame, returns_to);
+            self.last_row = Some(line.trim().to_string());
+            return Read::Stack(FORMAT);
+        }
+        if self.managed {
+            if let Some(frame) = managed_row(line) {
+                stacks.push(frame, None);
+                return Read::Stack(FORMAT);
             }
-            None => Read::NotMine,
+        }
+        if is_columns_only(line) {
+            self.pending_columns = Some(line.trim().to_string());
+            return Read::Noise;
+        }
+        Read::NotMine
+    }
+}
+
+/// Open parentheses after reading `line`, starting from `open`.
+fn unclosed_after(open: usize, line: &str) -> usize {
+    line.chars().fold(open, |open, c| match c {
+        '(' => open + 1,
+        ')' => open.saturating_sub(1),
+        _ => open,
+    })
+}
+
+/// A row whose parameter list opens and does not close on this line (`kP`, or a `kb`
+/// variant that prints argument values): the row up to the list, and how many
+/// parentheses stay open.
+fn opened_parameter_list(line: &str) -> Option<(&str, usize)> {
+    let trimmed = line.trim_end();
+    let unclosed = unclosed_after(0, trimmed);
+    if unclosed == 0 {
+        return None;
+    }
+    let open = trimmed.rfind('(')?;
+    if let Some(row) = trimmed.strip_suffix('(') {
+        return Some((row, 1));
+    }
+    let row = &trimmed[..open];
+    let list = &trimmed[open..];
+    (!row.trim().is_empty() && !list.contains(')')).then_some((row, unclosed))
+}
+
+/// Column headers, and which layout each announces; `true` for SOS's managed listing.
+fn column_header(line: &str) -> Option<(Layout, bool)> {
+    let text = line.trim().trim_start_matches(['#', ' ']);
+    let text = text.strip_prefix("Memory").map_or(text, str::trim_start);
+    let starts = |prefix: &str| text.starts_with(prefix);
+    if starts("Child SP") && text.contains("Call Site") {
+        Some((Layout::FrameBaseFirst, true))
+    } else if starts("ChildEBP") || starts("Child-SP") || starts("FramePtr") {
+        Some((Layout::FrameBaseFirst, false))
+    } else if starts("RetAddr") {
+        Some((Layout::ReturnAddressOnly, false))
+    } else if starts("Callee-SP") {
+        Some((Layout::CalleeSp, false))
+    } else {
+        None
+    }
+}
+
+/// SOS's `OS Thread Id: 0x1dc82 (20)` before each managed stack.
+fn managed_thread(line: &str) -> Option<(u32, Marker, Option<String>)> {
+    let id = line.trim().strip_prefix("OS Thread Id: ")?;
+    let id = parse_hex(id.split_whitespace().next()?)?;
+    Some((u32::try_from(id).ok()?, Marker::Unmarked, None))
+}
+
+/// An SOS `!clrstack` row: `Child SP`, `IP`, then a managed method
+/// (`Ns.Type.Method(Args) [file @ line]`) or a runtime transition frame
+/// (`[GCFrame: 00007f2ae37b5680]`). Managed frames name no module.
+fn managed_row(line: &str) -> Option<Frame> {
+    let (sp, rest) = next_token(line)?;
+    let (ip, call) = next_token(rest)?;
+    let (sp, ip) = (stack_word(sp)?, stack_word(ip)?);
+    let (call, source) = split_suffixes(call);
+    if call.is_empty()
+        || call.contains('!')
+        || stack_word(call.split_whitespace().next()?).is_some()
+    {
+        return None;
+    }
+    // A transition frame's own name holds an address; only the method after it is a call.
+    let function = match call.strip_prefix('[') {
+        Some(transition) => transition.split_once(']').map(|(_, method)| method.trim()),
+        None => Some(call),
+    };
+    Some(Frame {
+        address: Some(Addr(ip)),
+        function: function.filter(|f| !f.is_empty()).map(str::to_string),
+        trust: Trust::Text,
+        source,
+        frame_base: Some(Addr(sp)),
+        ..Frame::default()
+    })
+}
+
+/// A line of stack columns only (`011ab158 02004e97 011ab178 011ab1c4 000004b0`): a mail
+/// client or an 80-column console moved the call site to the next line.
+fn is_columns_only(line: &str) -> bool {
+    let mut words = 0;
+    for token in line.split_whitespace() {
+        match token {
+            ":" => {}
+            _ if stack_word(token).is_some() => words += 1,
+            _ if words == 0 && is_frame_number(token) => {}
+            _ => return false,
         }
     }
+    words >= 2
+}
+
+/// The previous row again, when `line` is the rest of its call site that a wrap cut off:
+/// `app!SomeLong` + `FunctionName+0x4f`, or `app!Foo+0x4` + `f`. Only a single token that
+/// gives the row an offset it lacked (or lengthens a cut one) counts, so prose after a
+/// stack never joins it.
+fn continued_call_site(row: &str, line: &str, layout: Layout) -> Option<(Frame, Option<u64>)> {
+    let token = line.trim();
+    let single = !token.is_empty() && !token.contains(char::is_whitespace);
+    if !single || token.contains('!') || stack_word(token).is_some() {
+        return None;
+    }
+    let (before, _) = parse_row(row, layout)?;
+    let cut_offset = row.ends_with('+') || row.ends_with("+0x");
+    let hex_tail = token.bytes().all(|b| b.is_ascii_hexdigit());
+    if before.offset.is_some() && !hex_tail {
+        return None;
+    }
+    if before.offset.is_none() && !cut_offset && !token.contains('+') {
+        return None;
+    }
+    let (after, returns_to) = parse_row(&format!("{row}{token}"), layout)?;
+    (after.offset.is_some() && after.function.is_some()).then_some((after, returns_to))
 }
 
 /// `.  0  Id: 2a18.2184 Suspend: 1 Teb: 0000004a`f435e000 Unfrozen "Main"`: the thread id
@@ -121,17 +301,33 @@ fn thread_header(line: &str) -> Option<(u32, Marker, Option<String>)> {
 /// One stack row, as `k` and its relatives print it:
 ///
 /// ```text
-/// [frame#] ChildEBP RetAddr [Args to Child x3] call-site [(FPO: ..)] [(CONV: ..)] [[file @ line]]
-/// [frame#] Child-SP RetAddr [: Args to Child x4 :] call-site [[file @ line]]
+/// [frame#] [Memory] ChildEBP RetAddr [Args to Child x3] call-site [(FPO: ..)] [[file @ line]]
+/// [frame#] [Memory] Child-SP RetAddr [: Args to Child x4 :] call-site [[file @ line]]
+/// [frame#] RetAddr : Args to Child x4 : call-site              (layout ReturnAddressOnly)
+/// Callee-SP : Arguments to Callee : call-site                  (layout CalleeSp)
 /// [frame#] (Inline Function) --------`-------- call-site
 /// [frame#] module!function                                          (kc, no columns)
 /// ```
 ///
 /// Returns the frame and its `RetAddr` column, the address of the frame below it.
-pub(super) fn parse_row(line: &str) -> Option<(Frame, Option<u64>)> {
+/// Disassembly (`77f6f9d8 8b4604 mov eax,[esi+4]`, `call nwlnknb!_NbiReceive+0xca
+/// (fcd976ba)`) and address labels (`MSHTML!Foo::Bar+0x46:`) are not rows.
+pub(super) fn parse_row(line: &str, layout: Layout) -> Option<(Frame, Option<u64>)> {
     let mut rest = line.trim();
+    if rest.ends_with(':') {
+        return None;
+    }
     if let Some((token, after)) = next_token(rest) {
         if is_frame_number(token) && !after.trim().is_empty() {
+            rest = after;
+        }
+    }
+    // `kf` prints the frame's stack use between the number and the columns.
+    if let Some((token, after)) = next_token(rest) {
+        let follows = next_token(after).map(|(next, _)| next);
+        let column_follows =
+            follows.is_some_and(|next| stack_word(next).is_some() || next.starts_with("(Inline"));
+        if token.len() <= 6 && token.bytes().all(|b| b.is_ascii_hexdigit()) && column_follows {
             rest = after;
         }
     }
@@ -139,6 +335,9 @@ pub(super) fn parse_row(line: &str) -> Option<(Frame, Option<u64>)> {
         let (_, after) = inline.split_once(')')?;
         let call = after.trim_start_matches(['-', '`', ':', ' ', '\t']);
         let (call, source) = split_suffixes(call);
+        if is_disassembly(call) {
+            return None;
+        }
         let mut frame = CallSite::parse(call)?.into_frame(Trust::Inline);
         frame.source = source;
         return Some((frame, None));
@@ -147,10 +346,12 @@ pub(super) fn parse_row(line: &str) -> Option<(Frame, Option<u64>)> {
     let mut columns = Vec::new();
     let mut x86 = false;
     let mut in_arguments = false;
+    let mut had_arguments = false;
     while let Some((token, after)) = next_token(rest) {
         if token == ":" {
             // x64 `kb` and `!analyze` put the four home-space arguments between colons.
             in_arguments = !in_arguments;
+            had_arguments = true;
         } else if let Some(word) = stack_word(token) {
             if !in_arguments {
                 x86 |= columns.is_empty() && token.len() == 8;
@@ -164,21 +365,79 @@ pub(super) fn parse_row(line: &str) -> Option<(Frame, Option<u64>)> {
     let (call, source) = split_suffixes(rest);
     let plausible = match columns.len() {
         0 => call.contains('!'),
-        1 => false,
+        1 => had_arguments,
         // A column word inside the call site means several rows run together on one line.
         _ => !call.split_whitespace().any(|t| stack_word(t).is_some()),
     };
-    if !plausible {
+    if !plausible || is_disassembly(call) {
         return None;
     }
     let mut frame = CallSite::parse(call)?.into_frame(Trust::Text);
     frame.source = source;
-    frame.frame_base = columns.first().copied().map(Addr);
+    let (frame_base, returns_to) = match (layout, columns.len()) {
+        (Layout::ReturnAddressOnly, 1) => (None, columns.first().copied()),
+        (Layout::CalleeSp, 1) => (columns.first().copied(), None),
+        (_, 1) => (None, None),
+        _ => (columns.first().copied(), columns.get(1).copied()),
+    };
+    frame.frame_base = frame_base.map(Addr);
     if x86 && columns.len() > 2 {
         let args = columns[2..].iter().take(3).map(|&word| Some(Addr(word)));
         frame.args = Some(args.collect());
     }
-    Some((frame, columns.get(1).copied()))
+    Some((frame, returns_to))
+}
+
+/// `77f6f9d8 8b4604  mov eax,dword ptr [esi+4]`: an address, the instruction's bytes and
+/// the instruction, as `u` prints it.
+fn is_disassembly_line(line: &str) -> bool {
+    let mut tokens = line.split_whitespace();
+    let (Some(address), Some(bytes), Some(_)) =
+        (tokens.next(), tokens.next(), tokens.clone().next())
+    else {
+        return false;
+    };
+    let rest: String = tokens.collect::<Vec<_>>().join(" ");
+    parse_hex(address).is_some()
+        && address.len() >= 8
+        && bytes.len().is_multiple_of(2)
+        && bytes.bytes().all(|b| b.is_ascii_hexdigit())
+        && is_disassembly(&rest)
+}
+
+/// The leading stack columns of a row.
+fn parse_columns(row: &str) -> Vec<u64> {
+    let mut rest = row.trim();
+    if let Some((token, after)) = next_token(rest) {
+        if is_frame_number(token) {
+            rest = after;
+        }
+    }
+    rest.split_whitespace().map_while(stack_word).collect()
+}
+
+/// Instructions as `u`, `ub` and fault listings print them: a mnemonic, then operands. A
+/// call site never starts with one, and an address label ends with `:`.
+fn is_disassembly(call: &str) -> bool {
+    const MNEMONICS: &[&str] = &[
+        "mov", "movzx", "movsx", "movsxd", "lea", "push", "pop", "call", "jmp", "je", "jne", "jz",
+        "jnz", "ja", "jae", "jb", "jbe", "jg", "jge", "jl", "jle", "js", "jns", "jo", "jno", "jp",
+        "jnp", "cmp", "test", "add", "sub", "xor", "and", "or", "not", "neg", "inc", "dec", "ret",
+        "retn", "int", "int3", "nop", "shl", "shr", "sar", "sal", "rol", "ror", "imul", "mul",
+        "div", "idiv", "cdq", "cqo", "leave", "enter", "xchg", "lock", "rep", "repe", "repne",
+        "stos", "movs", "lods", "cmps", "scas", "sete", "setne", "cmove", "cmovne", "bt", "bts",
+        "btr", "cmpxchg", "fld", "fstp", "movaps", "movups", "movdqa", "movdqu", "movss", "movsd",
+        "xorps", "pxor", "ud2", "hlt", "sbb", "adc", "ldr", "str", "ldp", "stp", "bl", "blr", "br",
+        "cbz", "cbnz", "b", "ldq_u", "ldl", "stl", "bsr", "jsr",
+    ];
+    let text = call.trim();
+    if text.ends_with(':') {
+        return true;
+    }
+    let mut tokens = text.split_whitespace();
+    let first = tokens.next().unwrap_or("");
+    let mnemonic = first.split_once('.').map_or(first, |(m, _)| m);
+    tokens.next().is_some() && MNEMONICS.contains(&mnemonic)
 }
 
 /// `kn` numbers frames in hex (`00`, `0a`, `1f3`); stack columns are never this short.
@@ -209,7 +468,7 @@ fn split_suffixes(text: &str) -> (&str, Option<String>) {
             call = &call[..open];
         }
     }
-    for marker in [" (FPO:", " (CONV:", " (TRAP @"] {
+    for marker in [" (FPO:", " (CONV:", " (TRAP @", " //"] {
         if let Some(at) = call.find(marker) {
             call = &call[..at];
         }
@@ -222,7 +481,7 @@ mod tests {
     use super::*;
 
     fn row(line: &str) -> (Frame, Option<u64>) {
-        parse_row(line).unwrap_or_else(|| panic!("{line:?} is a row"))
+        parse_row(line, Layout::default()).unwrap_or_else(|| panic!("{line:?} is a row"))
     }
 
     #[test]
@@ -276,7 +535,8 @@ mod tests {
     fn rows_run_together_are_not_one_frame() {
         assert!(parse_row(
             "0514efcc 77f640fc 04930000 40530000 0514eff8 NTDLL!A+0xde \
-             0514f008 77f64830 04930000 000000b0 048b0588 NTDLL!B+0x56"
+             0514f008 77f64830 04930000 000000b0 048b0588 NTDLL!B+0x56",
+            Layout::default()
         )
         .is_none());
     }
@@ -288,7 +548,7 @@ mod tests {
             "Mapi32.dll 5.5.2652.85",
             "12345678 Mapi32.dll",
         ] {
-            assert!(parse_row(prose).is_none(), "{prose}");
+            assert!(parse_row(prose, Layout::default()).is_none(), "{prose}");
         }
     }
 
