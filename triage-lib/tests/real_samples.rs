@@ -161,3 +161,32 @@ fn imported_rules_match_their_own_article_and_nothing_else() {
     assert_eq!(own, imported.len(), "a rule did not match its own article");
     assert!(between_articles.is_empty(), "{between_articles:#?}");
 }
+
+/// The two layouts no public sample was found for (`tests/samples/handmade/README.md`).
+#[test]
+fn handmade_layouts_callee_sp_and_html() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/samples/handmade");
+    let kernel = std::fs::read_to_string(dir.join("kernel-callee-sp.txt")).unwrap();
+    let parsed = parse_stacks(&kernel);
+    assert_eq!((parsed.frame_lines, parsed.threads.len()), (4, 1));
+    let frames = &parsed.threads[0].frames;
+    assert_eq!(frames[0].function.as_deref(), Some("KeBugCheckEx"));
+    assert_eq!(frames[3].function.as_deref(), Some("KiTrap0E"));
+    // The one column is the callee's stack pointer, not a return address.
+    assert_eq!(frames[1].frame_base, Some(triage::model::Addr(0xf8af_9b6c)));
+    assert_eq!(frames[1].address, None);
+
+    let page = std::fs::read_to_string(dir.join("q269588.html")).unwrap();
+    let rule = triage::rules::import_kb(&page).unwrap();
+    assert_eq!(rule.id, "Q269588");
+    assert_eq!(
+        rule.title,
+        "XADM: Heap Corruption in MAPI Causes MTA to Stop Responding"
+    );
+    assert_eq!(rule.frames.len(), 11);
+    let report = triage::Triage::builder()
+        .build()
+        .stacks("q269588.html", &page);
+    assert_eq!(report.findings.len(), 1, "{:?}", report.findings);
+    assert_eq!(report.findings[0].rule, "Q269588");
+}
