@@ -1,9 +1,13 @@
 //! Crash triage for Windows minidumps.
 //!
-//! The data flow is the module layout: [`dump`] opens the file and reads the machine, the
-//! exception and the modules; [`walk`] walks every thread with `minidump-processor`, naming
-//! frames through [`symbols`]; everything lands in the neutral [`model`]; [`print`] renders
-//! it. [`Triage`] wires the stages together and is the one entry point.
+//! The data flow is the module layout: `dump` opens the file and reads the machine, the
+//! exception and the modules; `walk` walks every thread with `minidump-processor`, naming
+//! frames through [`symbols`]; everything lands in the neutral [`model`]; [`print`](mod@print)
+//! renders it. [`Triage`] wires the stages together and is the one entry point. `dump` and
+//! `walk` are private: what they read and walk reaches embedders only as the model, so
+//! `minidump` and `minidump-processor` types are not part of this crate's API. Text stacks
+//! enter through [`text::parse_stacks`], rules through [`rules`], share scans through
+//! [`scan`].
 //!
 //! ```
 //! use triage::Triage;
@@ -22,7 +26,7 @@
 
 pub mod classify;
 mod data_file;
-pub mod dump;
+mod dump;
 pub mod error;
 pub mod model;
 pub mod module_name;
@@ -31,7 +35,7 @@ pub mod rules;
 pub mod scan;
 pub mod symbols;
 pub mod text;
-pub mod walk;
+mod walk;
 
 use std::collections::HashSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};

@@ -3,7 +3,7 @@
 //! recognize a new issue the second time it shows up.
 //!
 //! [`Classifier::classify`] is the entry point. What counts as noise, as a prefix, as a
-//! sentinel or as allocator code is data ([`lists`]), not code: built-in TOML files that
+//! sentinel or as allocator code is data (the `lists` module), not code: built-in TOML files that
 //! users extend with [`Classifier::load`].
 
 mod class;
