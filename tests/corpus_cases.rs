@@ -117,30 +117,37 @@ fn article_rows() -> Vec<Vec<String>> {
         .collect()
 }
 
-/// The three argument slots whose stack word is the saved-EBP chain in our reconstruction:
-/// the article's frames 3–5 were frame-pointer-omitted, so WinDbg showed the argument 0x9e
-/// where a frame-pointer walk needs the saved EBP (see corpus/README.md).
+/// The three argument slots whose stack word is the saved-EBP chain in the example
+/// (`q269588`): the article's frames 4–6 were frame-pointer-omitted, so WinDbg showed the
+/// argument 0x9e where a frame-pointer walk needs the saved EBP (see corpus/README.md).
+/// `q269588_fpo` has no such slots.
 const FPO_SLOTS: [(usize, usize, &str); 3] =
     [(3, 4, "0514f10c"), (4, 2, "0514f11c"), (5, 4, "0514f138")];
 
-#[test]
-fn kb_format_prints_the_articles_lines() {
-    let example = repo().join("corpus/examples");
-    let output = triage_dump(
-        &example.join("q269588.dmp"),
-        &[&example.join("symbols")],
-        &["--format", "kb"],
-    );
+/// The crashing thread's rows in `triage dump --format kb` of `dump`, split into words, and
+/// the thread's whole block for messages.
+fn kb_crashed_rows(dump: &std::path::Path, symbols: &std::path::Path) -> (Vec<Vec<String>>, String) {
+    let output = triage_dump(dump, &[symbols], &["--format", "kb"]);
+    assert_eq!(output.status.code(), Some(0));
     let text = String::from_utf8(output.stdout).unwrap();
     let crashed_block = text
         .split("\n\n")
         .find(|block| block.starts_with('#'))
-        .expect("the crashing thread is marked with #");
-    let ours: Vec<Vec<String>> = crashed_block
+        .expect("the crashing thread is marked with #")
+        .to_string();
+    let rows = crashed_block
         .lines()
         .skip(2)
         .map(|line| line.split_whitespace().map(str::to_lowercase).collect())
         .collect();
+    (rows, crashed_block)
+}
+
+#[test]
+fn kb_format_prints_the_articles_lines() {
+    let example = repo().join("corpus/examples");
+    let (ours, crashed_block) =
+        kb_crashed_rows(&example.join("q269588.dmp"), &example.join("symbols"));
     let mut article = article_rows();
     assert_eq!(ours.len(), article.len(), "{crashed_block}");
     for (row, column, ours_there) in FPO_SLOTS {
@@ -151,6 +158,46 @@ fn kb_format_prints_the_articles_lines() {
         let theirs: Vec<String> = theirs.iter().map(|w| w.to_lowercase()).collect();
         assert_eq!(ours, &theirs, "line {line}");
     }
+}
+
+/// Issue 13: with the frames the article had without a frame pointer walked by their `STACK
+/// WIN` records, `kb` must print every number of the article's 11 lines, read from the article
+/// itself: each `ChildEBP`, `RetAddr` and argument, and the call site.
+#[test]
+fn kb_format_prints_every_value_of_the_articles_lines_for_the_fpo_build() {
+    let dir = generated();
+    let (ours, crashed_block) = kb_crashed_rows(
+        &dir.path().join("q269588_fpo.dmp"),
+        &dir.path().join("symbols"),
+    );
+    let article = article_rows();
+    assert_eq!(article.len(), 11, "the article prints 11 lines");
+    assert_eq!(ours.len(), article.len(), "{crashed_block}");
+    let number = |word: &str| u32::from_str_radix(word, 16).ok();
+    const COLUMNS: [&str; 5] = ["ChildEBP", "RetAddr", "Arg1", "Arg2", "Arg3"];
+    let (mut compared, mut args, mut differing) = (0, 0, Vec::new());
+    for (line, (ours, theirs)) in ours.iter().zip(&article).enumerate() {
+        assert_eq!(ours.len(), 6, "line {line}: {crashed_block}");
+        for (column, name) in COLUMNS.iter().enumerate() {
+            let theirs = number(&theirs[column]).expect("the article prints hex");
+            compared += 1;
+            args += usize::from(column >= 2);
+            if number(&ours[column]) != Some(theirs) {
+                differing.push(format!(
+                    "line {line} {name}: article {theirs:08x}, ours {}",
+                    ours[column]
+                ));
+            }
+        }
+        assert_eq!(ours[5], theirs[5].to_lowercase(), "line {line} call site");
+    }
+    assert_eq!((compared, args), (55, 33), "11 ChildEBPs, 11 RetAddrs, 33 args");
+    assert!(
+        differing.is_empty(),
+        "{} of {compared} values differ:\n{}\n{crashed_block}",
+        differing.len(),
+        differing.join("\n")
+    );
 }
 
 #[test]

@@ -41,6 +41,10 @@ fn share() -> Share {
     }
 }
 
+/// Dumps in a [`share`]: the 12 generated cases minus the two that do not start with MDMP,
+/// plus the copy without extension.
+const SHARE_DUMPS: usize = 11;
+
 fn scan(share: &Share, extra: &[&str]) -> (String, std::process::Output) {
     let mut args = vec![
         "scan",
@@ -79,8 +83,7 @@ fn finds_dumps_by_signature_and_gives_one_line_each() {
         .collect();
     assert_eq!(paths.len(), reports.len(), "each dump once");
     assert!(paths.iter().any(|p| p.ends_with("crash-without-extension")));
-    // 11 generated cases minus the two that do not start with MDMP, plus the copy.
-    assert_eq!(reports.len(), 10);
+    assert_eq!(reports.len(), SHARE_DUMPS);
     let q = reports
         .iter()
         .find(|r| r["path"].as_str().unwrap().ends_with("share/q269588.dmp"))
@@ -159,7 +162,7 @@ fn a_slow_dump_becomes_a_timeout_row_and_the_scan_completes() {
     let (jsonl, output) = scan(&share, &["--format", "jsonl", "--timeout", "0.000001"]);
     assert_eq!(output.status.code(), Some(0));
     let timed = reports(&jsonl);
-    assert_eq!(timed.len(), 10);
+    assert_eq!(timed.len(), SHARE_DUMPS);
     // A dump may beat a one-microsecond deadline only by failing instantly; every other
     // row must be a timeout, and there must be some.
     let (untimed, _) = scan(&share, &["--format", "jsonl"]);
@@ -196,7 +199,7 @@ fn csv_has_a_header_and_a_row_per_dump() {
         .find(|r| r.contains("share/q269588.dmp"))
         .unwrap();
     assert!(q.contains("Q269588:confirmed,false"), "{q}");
-    assert_eq!(rows.count(), 10);
+    assert_eq!(rows.count(), SHARE_DUMPS);
 }
 
 /// Every file's path, size and modification time.
@@ -237,7 +240,7 @@ fn the_scanned_tree_is_never_written() {
     assert_eq!(output.status.code(), Some(0));
     assert_eq!(
         jsonl.lines().count(),
-        10,
+        SHARE_DUMPS,
         "a read-only share scans like any other"
     );
     assert_eq!(snapshot(&share.root), before);
@@ -286,8 +289,8 @@ fn html_report_is_self_contained_and_links_each_row() {
     }
     let rows = html.matches("<a href=\"#d").count();
     let sections = html.matches("<section id=\"d").count();
-    assert_eq!(rows, 10);
-    assert_eq!(sections, 10);
+    assert_eq!(rows, SHARE_DUMPS);
+    assert_eq!(sections, SHARE_DUMPS);
 }
 
 #[test]
@@ -323,7 +326,7 @@ fn html_report_renders_in_headless_chromium() {
     assert!(dom.contains("<svg"), "the chart is in the rendered DOM");
     assert_eq!(
         dom.matches("<section id=\"d").count(),
-        10,
+        SHARE_DUMPS,
         "a detail section per dump"
     );
     let png = out.path().join("report.png");

@@ -60,10 +60,55 @@ pub const FAULT_ADDRESS: u32 = 0x4053_0000;
 /// is reproducible by a frame-pointer walk.
 pub const OVERWRITTEN_ARG_SLOTS: [u32; 3] = [0x0514_f104, 0x0514_f10c, 0x0514_f11c];
 
+/// Rows (0 = innermost) whose function ran without a frame pointer when the article's dump was
+/// taken: `ExchMHeapAlloc`, `LH_IntHeapAlloc` and `LH_ExtHeapAlloc`. In an EBP frame the word
+/// at `ChildEBP` is the saved EBP, i.e. the next row's `ChildEBP`; for these three rows the
+/// article itself shows another value there (0x9e, as an argument of the row below), so their
+/// `ChildEBP` is not a saved frame pointer but the slot below the return address, which is
+/// where WinDbg puts an FPO frame's base. Their `ChildEBP`s are [`OVERWRITTEN_ARG_SLOTS`].
+pub const FRAME_POINTER_OMITTED: [usize; 3] = [4, 5, 6];
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::modules::{find, mta_modules, MAPI32};
+    use std::collections::BTreeMap;
+
+    /// The word the article shows at each stack address, as some row's `RetAddr` or argument.
+    fn shown_words() -> BTreeMap<u32, u32> {
+        let mut words = BTreeMap::new();
+        for row in &STACK[..STACK.len() - 1] {
+            let slots = (row.child_ebp + 4..).step_by(4);
+            for (addr, value) in slots.zip([row.ret_addr].iter().chain(&row.args)) {
+                let previous = words.insert(addr, *value);
+                assert!(
+                    previous.is_none_or(|p| p == *value),
+                    "{addr:#x} shown twice"
+                );
+            }
+        }
+        words
+    }
+
+    /// A row is frame-pointer-omitted when the article shows, at its `ChildEBP`, a word that
+    /// is not the next row's `ChildEBP` (the saved EBP an EBP frame keeps there).
+    #[test]
+    fn frame_pointer_omitted_rows_follow_from_the_articles_numbers() {
+        let words = shown_words();
+        let omitted: Vec<usize> = STACK
+            .windows(2)
+            .enumerate()
+            .filter(|(_, pair)| {
+                words
+                    .get(&pair[0].child_ebp)
+                    .is_some_and(|&word| word != pair[1].child_ebp)
+            })
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(omitted, FRAME_POINTER_OMITTED);
+        let bases: Vec<u32> = omitted.iter().map(|&i| STACK[i].child_ebp).collect();
+        assert_eq!(bases, OVERWRITTEN_ARG_SLOTS);
+    }
 
     /// Each caller's symbol offset in the article is the callee row's return address minus the
     /// caller's start, so the module table must place every function accordingly.

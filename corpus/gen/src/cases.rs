@@ -3,10 +3,13 @@
 use crate::article::FAULT_ADDRESS;
 use crate::dump::{self, Dump, Exception, Thread};
 use crate::malformed;
-use crate::modules::{mta_modules, mta_modules_without_symbols, Module, MAPI32, MAPI32_FIXED};
+use crate::modules::{
+    mta_fpo_modules, mta_modules, mta_modules_without_symbols, Module, MAPI32, MAPI32_FIXED,
+};
 use crate::threads::{
-    article_thread, crt_heap_thread, dispatch_thread, null_read_thread, rpc_listen_thread,
-    timer_thread, NullRead, CRASH_THREAD_ID, QUEUE_NULL_READ, ROUTING_NULL_READ, WORKER_THREAD_ID,
+    article_fpo_thread, article_thread, crt_heap_thread, dispatch_thread, null_read_thread,
+    rpc_listen_thread, timer_thread, NullRead, CRASH_THREAD_ID, QUEUE_NULL_READ, ROUTING_NULL_READ,
+    WORKER_THREAD_ID,
 };
 
 /// 2002-03-14 03:17:42 UTC, when the MTA wrote the dump.
@@ -99,6 +102,13 @@ pub const CASES: &[CaseDef] = &[
         }),
     },
     CaseDef {
+        name: "q269588_fpo",
+        description: "Q269588 with ExchMHeapAlloc, LH_IntHeapAlloc and LH_ExtHeapAlloc built \
+                      without frame pointers (STACK WIN records): the stack holds every word \
+                      the article prints",
+        contents: symbolized(q269588_fpo),
+    },
+    CaseDef {
         name: "heap_other_callers",
         description: "same ntdll heap fault reached via msvcrt malloc, no MAPI32 on the stack",
         contents: symbolized(heap_other_callers),
@@ -162,10 +172,16 @@ pub fn mta_dump(
 
 /// The article's crash with the given module builds loaded.
 fn article_crash(modules: Vec<Module>) -> Dump {
+    let crashing = article_thread(&modules);
+    article_crash_on(modules, crashing)
+}
+
+/// The MTA with thread 1240 `crashing` on the article's fault while the others wait.
+fn article_crash_on(modules: Vec<Module>, crashing: Thread) -> Dump {
     let threads = vec![
         dispatch_thread(&modules),
         timer_thread(&modules),
-        article_thread(&modules),
+        crashing,
         rpc_listen_thread(&modules),
     ];
     mta_dump(modules, threads, CRASH_THREAD_ID, FAULT_ADDRESS)
@@ -197,6 +213,12 @@ fn q269588_other_thread() -> Dump {
 
 fn q269588_nosyms() -> Dump {
     article_crash(mta_modules_without_symbols())
+}
+
+fn q269588_fpo() -> Dump {
+    let modules = mta_fpo_modules();
+    let crashing = article_fpo_thread(&modules);
+    article_crash_on(modules, crashing)
 }
 
 fn heap_other_callers() -> Dump {

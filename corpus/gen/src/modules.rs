@@ -10,8 +10,23 @@ pub struct Function {
     pub name: &'static str,
     pub rva: u32,
     pub size: u32,
-    /// Bytes of stack arguments (stdcall); informational only, nothing here unwinds with it.
+    /// Bytes of stack arguments (stdcall); informational only, nothing here unwinds with it
+    /// (a `STACK WIN` record's parameter size takes precedence, see [`Fpo`]).
     pub param_size: u32,
+}
+
+/// The FPO data of a frame-pointer-omitted function, written as a Breakpad
+/// `STACK WIN 0` record (`dump_syms` writes these from a VC6 PDB's FPO_DATA) covering the
+/// whole function. An unwinder finds the return address at
+/// `ESP + locals + saved registers + the callee's parameter size` and leaves EBP as it is.
+#[derive(Debug, Clone, Copy)]
+pub struct Fpo {
+    pub function: &'static str,
+    /// Bytes of stack arguments the function takes; the unwinder of its caller adds them to
+    /// find the caller's return address (they are still on the caller's stack).
+    pub param_size: u32,
+    pub saved_register_size: u32,
+    pub local_size: u32,
 }
 
 /// A loaded PE image built by Visual C++ 6 (hence an NB10 CodeView record, not RSDS).
@@ -27,6 +42,8 @@ pub struct Module {
     /// File version a.b.c.d, as in `VS_FIXEDFILEINFO`.
     pub version: [u16; 4],
     pub functions: &'static [Function],
+    /// Functions built without a frame pointer, with their `STACK WIN` unwind data.
+    pub fpo: &'static [Fpo],
 }
 
 impl Module {
@@ -81,6 +98,20 @@ impl Module {
 /// The PE headers take the first page of every image; code starts after it.
 pub const FIRST_CODE_RVA: u32 = 0x1000;
 
+const fn fpo(
+    function: &'static str,
+    param_size: u32,
+    saved_register_size: u32,
+    local_size: u32,
+) -> Fpo {
+    Fpo {
+        function,
+        param_size,
+        saved_register_size,
+        local_size,
+    }
+}
+
 const fn func(name: &'static str, rva: u32, size: u32, param_size: u32) -> Function {
     Function {
         name,
@@ -100,6 +131,7 @@ pub const EMSMTA: Module = Module {
     age: 1,
     pdb: "emsmta.pdb",
     version: [5, 5, 2653, 23],
+    fpo: &[],
     functions: &[
         func("MtaDispatchThread", 0x0001_a2c0, 0x180, 4),
         func("MtaTimerThread", 0x0001_a440, 0x120, 4),
@@ -124,6 +156,7 @@ pub const MAPI32: Module = Module {
     age: 1,
     pdb: "mapi32.pdb",
     version: [5, 5, 2652, 57],
+    fpo: &[],
     functions: &[
         func("MAPIAllocateBufferExt", 0x0000_6090, 0x60, 0xc),
         func("MAPIAllocateBuffer", 0x0000_60f0, 0x3a, 8),
@@ -132,11 +165,43 @@ pub const MAPI32: Module = Module {
     ],
 };
 
+/// How much later than the frame-pointer builds the frame-pointer-omitted ones were linked
+/// (an hour): only so that each build has its own debug id and `.sym` file.
+const FPO_REBUILD_DELAY: u32 = 3_600;
+
+/// MAPI32.dll 5.5.2652.57 as the article's numbers say it was built: `LH_IntHeapAlloc` and
+/// `LH_ExtHeapAlloc` without a frame pointer (see `article::FRAME_POINTER_OMITTED`). Its own
+/// link time gives it its own debug id, so its `.sym` (with `STACK WIN` records) lies beside
+/// the frame-pointer build's instead of replacing it.
+pub const MAPI32_FPO: Module = Module {
+    timestamp: MAPI32.timestamp + FPO_REBUILD_DELAY,
+    fpo: &[
+        // Each takes 3 arguments and keeps no locals or saved registers, so at its call its
+        // return address lies right above the arguments it pushed for its callee.
+        fpo("LH_IntHeapAlloc", 0xc, 0, 0),
+        fpo("LH_ExtHeapAlloc", 0xc, 0, 0),
+    ],
+    ..MAPI32
+};
+
 /// The hotfix build the article names; same code layout, later link time.
 pub const MAPI32_FIXED: Module = Module {
     timestamp: 0x3c3b_6748,
     version: [5, 5, 2652, 85],
     ..MAPI32
+};
+
+/// EXCHMEM.DLL with `ExchMHeapAlloc` frame-pointer-omitted, the build the article's numbers
+/// imply; own link time and debug id, like [`MAPI32_FPO`].
+pub const EXCHMEM_FPO: Module = Module {
+    timestamp: EXCHMEM.timestamp + FPO_REBUILD_DELAY,
+    fpo: &[
+        // ExchMHeapAlloc(cb) takes one argument: the article's second "argument" of its row is
+        // LH_IntHeapAlloc's return address (the FUNC record's 8 was this corpus's guess). No
+        // locals or saved registers, like the two MAPI32 functions.
+        fpo("ExchMHeapAlloc", 4, 0, 0),
+    ],
+    ..EXCHMEM
 };
 
 pub const EXCHMEM: Module = Module {
@@ -147,6 +212,7 @@ pub const EXCHMEM: Module = Module {
     age: 1,
     pdb: "exchmem.pdb",
     version: [5, 5, 2653, 23],
+    fpo: &[],
     functions: &[
         // 0x6fff1383 - 0x13 and 0x6fff1921 - 0x101, from the article.
         func("ExchMHeapAlloc", 0x0000_1370, 0x20, 8),
@@ -164,6 +230,7 @@ pub const NTDLL: Module = Module {
     age: 1,
     pdb: "ntdll.pdb",
     version: [5, 0, 2195, 2779],
+    fpo: &[],
     functions: &[
         func("RtlpFindAndCommitPages", 0x0000_3dd2, 0x2d4, 0x10),
         func("RtlpExtendHeap", 0x0000_40a6, 0x1c0, 8),
@@ -181,6 +248,7 @@ pub const KERNEL32: Module = Module {
     age: 1,
     pdb: "kernel32.pdb",
     version: [5, 0, 2195, 2778],
+    fpo: &[],
     functions: &[
         func("BaseThreadStart", 0x0000_7550, 0x70, 8),
         func("WaitForMultipleObjectsEx", 0x0000_b43c, 0x190, 0x14),
@@ -196,6 +264,7 @@ pub const MSVCRT: Module = Module {
     age: 1,
     pdb: "msvcrt.pdb",
     version: [6, 1, 8924, 0],
+    fpo: &[],
     functions: &[
         func("_heap_alloc", 0x0000_133c, 0x110, 8),
         func("_nh_malloc", 0x0000_1450, 0x30, 8),
@@ -212,6 +281,7 @@ pub const RPCRT4: Module = Module {
     age: 1,
     pdb: "rpcrt4.pdb",
     version: [5, 0, 2195, 2781],
+    fpo: &[],
     functions: &[
         func("I_RpcSend", 0x0000_4c2a, 0x8c, 4),
         func("NdrClientCall2", 0x0001_c6e4, 0x2b8, 0xc),
@@ -227,6 +297,7 @@ pub const ADVAPI32: Module = Module {
     age: 1,
     pdb: "advapi32.pdb",
     version: [5, 0, 2195, 2780],
+    fpo: &[],
     functions: &[
         func("RegOpenKeyExA", 0x0000_2b94, 0xd6, 0x14),
         func("RegQueryValueExA", 0x0000_2c6c, 0x1b2, 0x18),
@@ -235,8 +306,17 @@ pub const ADVAPI32: Module = Module {
 
 /// Module list of the MTA process in load order, with the given MAPI32 build.
 pub fn mta_modules(mapi32: Module) -> Vec<Module> {
+    with_builds(mapi32, EXCHMEM)
+}
+
+/// The MTA's modules with the frame-pointer-omitted MAPI32 and EXCHMEM builds.
+pub fn mta_fpo_modules() -> Vec<Module> {
+    with_builds(MAPI32_FPO, EXCHMEM_FPO)
+}
+
+fn with_builds(mapi32: Module, exchmem: Module) -> Vec<Module> {
     vec![
-        EMSMTA, NTDLL, KERNEL32, ADVAPI32, RPCRT4, MSVCRT, mapi32, EXCHMEM,
+        EMSMTA, NTDLL, KERNEL32, ADVAPI32, RPCRT4, MSVCRT, mapi32, exchmem,
     ]
 }
 
@@ -260,13 +340,36 @@ pub fn find<'a>(modules: &'a [Module], name: &str) -> &'a Module {
         .unwrap_or_else(|| panic!("no module {name}"))
 }
 
-/// Breakpad text symbol file for `module`; `FUNC` records sorted by address.
+/// Breakpad text symbol file for `module`; `FUNC` records sorted by address, then the
+/// `STACK WIN` records.
 pub fn sym_file(module: &Module) -> String {
     let mut out = sym_header(module);
     for f in sorted_functions(module) {
         func_record(&mut out, f.rva, f.size, f.param_size, f.name);
     }
+    stack_win_records(&mut out, module);
     out
+}
+
+/// Appends a `STACK WIN 0` (FPO) record for each of `module`'s frame-pointer-omitted
+/// functions, in address order: `STACK WIN 0 <rva> <size> <prologue> <epilogue> <params>
+/// <saved regs> <locals> <max stack> 0 <allocates base pointer>`, numbers in hex. These
+/// functions push nothing before their body, so the prologue is empty and EBP is never used.
+pub fn stack_win_records(out: &mut String, module: &Module) {
+    let mut records: Vec<(&Function, &Fpo)> = module
+        .fpo
+        .iter()
+        .map(|fpo| (module.function(fpo.function), fpo))
+        .collect();
+    records.sort_by_key(|(f, _)| f.rva);
+    for (f, fpo) in records {
+        writeln!(
+            out,
+            "STACK WIN 0 {:x} {:x} 0 0 {:x} {:x} {:x} 0 0 0",
+            f.rva, f.size, fpo.param_size, fpo.saved_register_size, fpo.local_size
+        )
+        .expect("writing to a String");
+    }
 }
 
 /// The `MODULE` and `INFO CODE_ID` lines every `.sym` file starts with.

@@ -4,7 +4,9 @@
 //! source line records, fill the address space the real functions leave free; the real
 //! `FUNC` records are unchanged.
 
-use crate::modules::{func_record, sorted_functions, sym_header, Module, FIRST_CODE_RVA};
+use crate::modules::{
+    func_record, sorted_functions, stack_win_records, sym_header, Module, FIRST_CODE_RVA,
+};
 use crate::rng::Rng;
 use std::fmt::Write;
 use std::ops::Range;
@@ -57,6 +59,7 @@ pub fn padded_sym_file(module: &Module) -> String {
             free_from = free_from.max(f.rva + f.size);
         }
     }
+    stack_win_records(&mut out, module);
     out
 }
 

@@ -1,16 +1,29 @@
 //! Lays out x86 stack memory from WinDbg-style frames so that a frame-pointer walk
-//! (`EIP' = [EBP+4]`, `EBP' = [EBP]`) reproduces them exactly.
+//! (`EIP' = [EBP+4]`, `EBP' = [EBP]`) reproduces them exactly, and frames without a frame
+//! pointer keep their return address where WinDbg's `ChildEBP + 4` says.
 
 use std::collections::BTreeMap;
 
 /// One frame as `kb` shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Frame {
+    /// WinDbg's `ChildEBP`: the frame's EBP, or for a frame-pointer-omitted frame the slot
+    /// below its return address.
     pub ebp: u32,
     /// EIP for the innermost frame; for the others, the return address into this frame's
     /// function (the previous frame's `RetAddr`).
     pub pc: u32,
     pub args: [u32; 3],
+    /// Frame-pointer-omitted (`/Oy`): the function leaves EBP as its caller had it and saves
+    /// nothing at `ebp`; only `[ebp+4]`, the return address, belongs to the frame.
+    pub fpo: bool,
+}
+
+/// The EBP register while `frames[0]` runs: its own `ebp`, or, through frame-pointer-omitted
+/// frames, which leave EBP alone, that of the innermost frame that has a frame pointer (0 when
+/// none has).
+pub fn ebp_register(frames: &[Frame]) -> u32 {
+    frames.iter().find(|f| !f.fpo).map_or(0, |f| f.ebp)
 }
 
 /// A captured stack: the bytes from `start` (the innermost ESP) to the stack base.
@@ -48,14 +61,16 @@ pub fn invent_frames(base: u32, calls: &[Call]) -> (u32, Vec<Frame>) {
             ebp: outermost_ebp - (outermost - i) * FRAME_SPACING,
             pc: call.pc,
             args: call.args,
+            fpo: false,
         })
         .collect();
     let esp = frames[0].ebp - INNER_LOCALS;
     (esp, frames)
 }
 
-/// Stack memory in `[esp, base)` holding `frames`: at each frame's EBP the caller's EBP and
-/// return address, then the three arguments. Frames whose EBP lies outside the range (the
+/// Stack memory in `[esp, base)` holding `frames`: at each frame's EBP the caller's EBP (the
+/// EBP register the caller ran with, see [`ebp_register`]) and return address, then the three
+/// arguments; a frame-pointer-omitted frame has only its return address at `ebp + 4`. Frames whose EBP lies outside the range (the
 /// article's last frame has EBP=1) leave nothing in memory; everything not written is zero so
 /// stack scanning past the last frame finds no extra frames.
 ///
@@ -76,8 +91,9 @@ pub fn build_stack(esp: u32, base: u32, frames: &[Frame]) -> Stack {
     }
     let mut overwritten_args = Vec::new();
     for (i, frame) in frames.iter().enumerate().filter(|(_, f)| in_range(f.ebp)) {
-        let (caller_ebp, ret) = frames.get(i + 1).map_or((0, 0), |c| (c.ebp, c.pc));
-        for (addr, value) in [(frame.ebp, caller_ebp), (frame.ebp + 4, ret)] {
+        let ret = frames.get(i + 1).map_or(0, |c| c.pc);
+        let saved_ebp = (!frame.fpo).then(|| (frame.ebp, ebp_register(&frames[i + 1..])));
+        for (addr, value) in saved_ebp.into_iter().chain([(frame.ebp + 4, ret)]) {
             if slots.insert(addr, value).is_some_and(|arg| arg != value) {
                 overwritten_args.push(addr);
             }
@@ -124,5 +140,39 @@ mod tests {
         assert_eq!(word(&stack, frames[0].ebp + 8), 1);
         assert_eq!(word(&stack, frames[1].ebp), 0);
         assert_eq!(word(&stack, frames[1].ebp + 4), 0);
+    }
+
+    /// main (EBP frame) -> helper (FPO) -> leaf (EBP frame): the leaf's saved EBP is main's,
+    /// and helper's slot below its return address keeps what the leaf shows as an argument.
+    #[test]
+    fn frame_pointer_omitted_frames_keep_the_callers_ebp() {
+        let frames = [
+            Frame {
+                ebp: 0xff00,
+                pc: 0x1000,
+                args: [7, 0x55, 0x3000],
+                fpo: false,
+            },
+            Frame {
+                ebp: 0xff0c,
+                pc: 0x2000,
+                args: [4, 5, 6],
+                fpo: true,
+            },
+            Frame {
+                ebp: 0xff20,
+                pc: 0x3000,
+                args: [1, 2, 3],
+                fpo: false,
+            },
+        ];
+        assert_eq!(ebp_register(&frames[1..]), 0xff20);
+        let stack = build_stack(0xfe00, 0x10000, &frames);
+        assert!(stack.overwritten_args.is_empty());
+        assert_eq!(word(&stack, 0xff00), 0xff20, "leaf saved main's EBP");
+        assert_eq!(word(&stack, 0xff04), 0x2000);
+        assert_eq!(word(&stack, 0xff0c), 0x55, "helper saved no EBP there");
+        assert_eq!(word(&stack, 0xff10), 0x3000);
+        assert_eq!(word(&stack, 0xff20), 0);
     }
 }

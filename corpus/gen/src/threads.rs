@@ -4,7 +4,7 @@
 use crate::article::{self, STACK};
 use crate::dump::{Thread, CONTEXT_FLAGS};
 use crate::modules::{find, Module};
-use crate::stack::{build_stack, invent_frames, Call, Frame};
+use crate::stack::{build_stack, ebp_register, invent_frames, Call, Frame};
 use minidump_common::format::CONTEXT_X86;
 
 /// The article does not give the thread id; 1240 (0x4d8) is this corpus's choice.
@@ -70,7 +70,7 @@ fn thread(id: u32, esp: u32, frames: &[Frame], regs: Registers) -> Thread {
     Thread {
         id,
         teb,
-        context: x86_context(frames[0].pc, esp, frames[0].ebp, regs),
+        context: x86_context(frames[0].pc, esp, ebp_register(frames), regs),
         stack: build_stack(esp, base, frames),
     }
 }
@@ -82,36 +82,70 @@ fn at(modules: &[Module], module: &str, function: &str, offset: u32) -> u32 {
 
 /// Frames for the article's stack: frame 0's EIP is RtlpFindAndCommitPages+0xde, every other
 /// frame's code address is the row above's `RetAddr`, EBPs and arguments are the article's.
-fn article_frames(modules: &[Module]) -> Vec<Frame> {
+/// The rows in `fpo` are frame-pointer-omitted; the others keep a saved EBP at `ChildEBP`.
+fn article_frames(modules: &[Module], fpo: &[usize]) -> Vec<Frame> {
     let top = STACK[0];
     let eip = at(modules, top.module, top.function, top.offset);
     let pcs = std::iter::once(eip).chain(STACK.iter().map(|row| row.ret_addr));
     STACK
         .iter()
         .zip(pcs)
-        .map(|(row, pc)| Frame {
+        .enumerate()
+        .map(|(i, (row, pc))| Frame {
             ebp: row.child_ebp,
             pc,
             args: row.args,
+            fpo: fpo.contains(&i),
         })
         .collect()
 }
 
-/// Thread 1240 exactly as the article shows it, faulting on 0x40530000 in ntdll's heap code.
-pub fn article_thread(modules: &[Module]) -> Thread {
-    let regs = Registers {
+/// Thread 1240's registers when it faulted on 0x40530000 in ntdll's heap code.
+fn article_registers() -> Registers {
+    Registers {
         eax: 0x0000_00b0,
         ebx: article::HEAP,
         ecx: article::FAULT_ADDRESS,
         edx: 0x0000_0001,
         esi: 0x0514_eff8,
         edi: article::HEAP,
-    };
-    let thread = thread(CRASH_THREAD_ID, CRASH_ESP, &article_frames(modules), regs);
+    }
+}
+
+/// Thread 1240 exactly as the article shows it, faulting on 0x40530000 in ntdll's heap code,
+/// with every frame keeping a frame pointer: the saved-EBP chain takes the three slots where
+/// the article shows the argument 0x9e.
+pub fn article_thread(modules: &[Module]) -> Thread {
+    let frames = article_frames(modules, &[]);
+    let thread = thread(CRASH_THREAD_ID, CRASH_ESP, &frames, article_registers());
     assert_eq!(
         thread.stack.overwritten_args,
         article::OVERWRITTEN_ARG_SLOTS,
         "only the documented argument slots may differ from the article"
+    );
+    thread
+}
+
+/// Thread 1240 as the article's numbers say it was: the rows of
+/// [`article::FRAME_POINTER_OMITTED`] have no frame pointer (`modules` must give their
+/// functions `STACK WIN` data), so every word the article prints is in the stack as printed.
+pub fn article_fpo_thread(modules: &[Module]) -> Thread {
+    let frames = article_frames(modules, &article::FRAME_POINTER_OMITTED);
+    for &row in &article::FRAME_POINTER_OMITTED {
+        let row = STACK[row];
+        let module = find(modules, row.module);
+        assert!(
+            module.fpo.iter().any(|f| f.function == row.function),
+            "{}!{} needs FPO data",
+            row.module,
+            row.function
+        );
+    }
+    let thread = thread(CRASH_THREAD_ID, CRASH_ESP, &frames, article_registers());
+    assert!(
+        thread.stack.overwritten_args.is_empty(),
+        "every argument the article shows is in the stack: {:x?}",
+        thread.stack.overwritten_args
     );
     thread
 }

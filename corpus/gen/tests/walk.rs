@@ -3,7 +3,10 @@
 
 mod common;
 
-use common::{assert_articles_frames, kb_rows, module_list, sym_path, Generated};
+use common::{
+    assert_articles_frames, assert_articles_frames_unwound, kb_rows, module_list, sym_path,
+    Generated,
+};
 use minidump::{MinidumpMemoryList, MinidumpThreadList, Module};
 use minidump_processor::ProcessState;
 use minidump_unwind::FrameTrust;
@@ -22,6 +25,120 @@ fn crashing_thread_walks_to_the_articles_eleven_frames() {
     let crashed = &state.threads[state.requesting_thread.expect("a crashing thread")];
     assert_eq!(crashed.thread_id, CRASH_THREAD);
     assert_articles_frames(&crashed.frames);
+}
+
+/// The crashing thread's stack: its first address, and a reader of its words.
+fn crash_stack(dump: &minidump::Minidump<'static, Vec<u8>>) -> (u32, u32, Vec<u8>) {
+    let threads: MinidumpThreadList = dump.get_stream().unwrap();
+    let memory: MinidumpMemoryList = dump.get_stream().unwrap();
+    let thread = threads.get_thread(CRASH_THREAD).expect("thread 1240");
+    let start = thread.raw.stack.start_of_memory_range;
+    let stack = memory
+        .memory_at_address(start)
+        .expect("stack in memory list");
+    let end = start + stack.size;
+    assert!(start <= 0x0514_ef90 && end >= 0x0514_f180);
+    (start as u32, end as u32, stack.bytes.to_vec())
+}
+
+/// The rows of the article that ran without a frame pointer in `q269588_fpo`.
+const FPO_ROWS: [usize; 3] = [4, 5, 6];
+
+#[test]
+fn fpo_build_walks_to_the_articles_eleven_frames_through_stack_win() {
+    let corpus = Generated::new();
+    let state = walk(&corpus, "q269588_fpo.dmp");
+    let crashed = &state.threads[state.requesting_thread.expect("a crashing thread")];
+    assert_eq!(crashed.thread_id, CRASH_THREAD);
+    // Each FPO frame's caller is found with the FPO frame's STACK WIN record.
+    let by_cfi: Vec<usize> = FPO_ROWS.iter().map(|row| row + 1).collect();
+    assert_articles_frames_unwound(&crashed.frames, &by_cfi);
+    // WinDbg's ChildEBP of a frame is 8 below its caller's ESP (the slot under the return
+    // address), whether the frame has a frame pointer or not; the walk puts every caller's
+    // ESP where the article's ChildEBP says, and leaves EBP alone through the FPO frames.
+    let rows = kb_rows();
+    for (i, pair) in crashed.frames.windows(2).enumerate() {
+        let caller_esp = pair[1].context.get_register("esp").expect("caller ESP");
+        assert_eq!(
+            caller_esp - 8,
+            u64::from(rows[i].ebp),
+            "ChildEBP of row {i}"
+        );
+        let ebp = pair[0].context.get_register("ebp").expect("EBP");
+        if FPO_ROWS.contains(&i) {
+            assert_eq!(
+                ebp, 0x0514_f138,
+                "row {i} runs with MAPIAllocateBufferExt's EBP"
+            );
+        } else {
+            assert_eq!(ebp, u64::from(rows[i].ebp), "EBP of row {i}");
+        }
+    }
+}
+
+#[test]
+fn fpo_build_stack_holds_every_word_the_article_prints() {
+    let corpus = Generated::new();
+    let dump = corpus.read("q269588_fpo.dmp");
+    let (start, end, bytes) = crash_stack(&dump);
+    let word = |addr: u32| {
+        let at = (addr - start) as usize;
+        u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap())
+    };
+    let rows = kb_rows();
+    let mut claimed = BTreeSet::new();
+    let mut compared = 0;
+    for (i, row) in rows.iter().enumerate().filter(|(_, r)| r.ebp >= start) {
+        let slots = (row.ebp + 4..).step_by(4);
+        for (slot, value) in slots.zip([row.ret].iter().chain(&row.args)) {
+            assert_eq!(word(slot), *value, "row {i} at {slot:#x}");
+            claimed.insert(slot);
+            compared += 1;
+        }
+        if !FPO_ROWS.contains(&i) {
+            // The saved EBP: the next frame-pointer frame's ChildEBP (FPO frames keep EBP).
+            let caller = (i + 1..rows.len()).find(|j| !FPO_ROWS.contains(j)).unwrap();
+            assert_eq!(word(row.ebp), rows[caller].ebp, "saved EBP of row {i}");
+            claimed.insert(row.ebp);
+        }
+    }
+    assert_eq!(
+        compared,
+        10 * 4,
+        "RetAddr and args of every row but the last (EBP=1)"
+    );
+    for addr in (start..end).step_by(4) {
+        if !claimed.contains(&addr) {
+            assert_eq!(word(addr), 0, "unclaimed slot {addr:#x}");
+        }
+    }
+}
+
+#[test]
+fn fpo_build_has_its_own_mapi32_and_exchmem_symbols_with_stack_win() {
+    let corpus = Generated::new();
+    let dump = corpus.read("q269588_fpo.dmp");
+    let plain = module_list(&corpus.read("q269588.dmp"));
+    for module in module_list(&dump).iter() {
+        let name = module.code_file().rsplit('\\').next().unwrap().to_string();
+        let sym = std::fs::read_to_string(sym_path(&corpus.symbols(), module)).unwrap();
+        let records = sym
+            .lines()
+            .filter(|l| l.starts_with("STACK WIN 0 "))
+            .count();
+        let same_build = plain
+            .iter()
+            .any(|m| m.debug_identifier() == module.debug_identifier());
+        match name.as_str() {
+            "MAPI32.dll" => assert_eq!((records, same_build), (2, false)),
+            "EXCHMEM.DLL" => assert_eq!((records, same_build), (1, false)),
+            _ => assert_eq!((records, same_build), (0, true), "{name}"),
+        }
+    }
+    assert_eq!(
+        common::module_version(&dump, "MAPI32.dll").as_deref(),
+        Some("5.5.2652.57")
+    );
 }
 
 #[test]

@@ -76,8 +76,9 @@ pub fn walk_threads(
             let mut frames = Vec::new();
             if crashed || reported < limits.max_threads {
                 reported += 1;
-                for frame in &stack.frames {
-                    push_frame(&mut frames, frame, x86.then_some(&memory));
+                for (i, frame) in stack.frames.iter().enumerate() {
+                    let caller = stack.frames.get(i + 1);
+                    push_frame(&mut frames, frame, caller, x86.then_some(&memory));
                 }
             }
             let truncated =
@@ -102,8 +103,14 @@ pub fn walk_threads(
     Ok(Walked { threads, cut_short })
 }
 
-/// Appends `frame`'s inlined calls (innermost first) and then `frame` itself.
-fn push_frame(frames: &mut Vec<Frame>, frame: &StackFrame, x86_memory: Option<&StackMemory>) {
+/// Appends `frame`'s inlined calls (innermost first) and then `frame` itself; `caller` is the
+/// next frame out, if the walk found one.
+fn push_frame(
+    frames: &mut Vec<Frame>,
+    frame: &StackFrame,
+    caller: Option<&StackFrame>,
+    x86_memory: Option<&StackMemory>,
+) {
     // WinDbg convention: a caller frame is named by its return address, the context frame
     // by its instruction pointer.
     let address = match frame.trust {
@@ -124,12 +131,14 @@ fn push_frame(frames: &mut Vec<Frame>, frame: &StackFrame, x86_memory: Option<&S
         });
     }
     let frame_base = match x86_memory {
-        Some(_) => frame.context.get_register("ebp"),
+        Some(_) => child_ebp(frame, caller),
         None => Some(frame.context.get_stack_pointer()),
     };
-    let args = x86_memory
-        .zip(frame_base)
-        .map(|(memory, ebp)| (0..3).map(|i| memory.read_u32(ebp + 8 + 4 * i)).collect());
+    let args = x86_memory.zip(frame_base).map(|(memory, base)| {
+        (0..3)
+            .map(|i| memory.read_u32(base.wrapping_add(8 + 4 * i)))
+            .collect()
+    });
     frames.push(Frame {
         index: frames.len(),
         address: Some(Addr(address)),
@@ -144,6 +153,20 @@ fn push_frame(frames: &mut Vec<Frame>, frame: &StackFrame, x86_memory: Option<&S
         args,
         source: source_location(frame.source_file_name.as_deref(), frame.source_line),
     });
+}
+
+/// WinDbg's x86 `ChildEBP` of `frame`: the address 4 below the slot its return address was
+/// read from, so that `RetAddr` is at `ChildEBP+4` and the arguments `kb` prints at
+/// `ChildEBP+8`. The caller resumes with ESP just above that slot, so this is the caller's
+/// unwound ESP − 8, for frames walked by frame pointer (where it equals EBP) and by `STACK
+/// WIN`/CFI alike; for a frame-pointer-omitted function EBP still holds an outer frame's value
+/// and would give that frame's base and arguments. The outermost frame has no caller to
+/// tell: it keeps its EBP, as WinDbg shows it.
+fn child_ebp(frame: &StackFrame, caller: Option<&StackFrame>) -> Option<u64> {
+    caller
+        .and_then(|caller| caller.context.get_register("esp"))
+        .and_then(|esp| esp.checked_sub(8))
+        .or_else(|| frame.context.get_register("ebp"))
 }
 
 fn source_location(file: Option<&str>, line: Option<u32>) -> Option<String> {
@@ -199,5 +222,48 @@ impl<'a> StackMemory<'a> {
         from_regions
             .or_else(from_stacks)
             .map(|word| Addr(word.into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use minidump::{MinidumpContext, MinidumpContextValidity, MinidumpRawContext};
+    use minidump_common::format::CONTEXT_X86;
+
+    fn x86_frame(esp: u32, ebp: u32, valid: MinidumpContextValidity) -> StackFrame {
+        let raw = MinidumpRawContext::X86(CONTEXT_X86 {
+            esp,
+            ebp,
+            ..CONTEXT_X86::default()
+        });
+        let context = MinidumpContext { raw, valid };
+        StackFrame::from_context(context, FrameTrust::CallFrameInfo)
+    }
+
+    fn frame(esp: u32, ebp: u32) -> StackFrame {
+        x86_frame(esp, ebp, MinidumpContextValidity::All)
+    }
+
+    #[test]
+    fn child_ebp_is_the_slot_below_the_return_address() {
+        // An FPO frame runs with an outer frame's EBP; its return address was at the caller's
+        // ESP - 4, so WinDbg's ChildEBP is the caller's ESP - 8.
+        let fpo = frame(0x0514_f10c, 0x0514_f138);
+        let caller = frame(0x0514_f114, 0x0514_f138);
+        assert_eq!(child_ebp(&fpo, Some(&caller)), Some(0x0514_f10c));
+        // An EBP frame's caller resumes at EBP + 8: ChildEBP is its EBP, as before.
+        let framed = frame(0x0514_f0d8, 0x0514_f0f4);
+        let caller = frame(0x0514_f0fc, 0x0514_f138);
+        assert_eq!(child_ebp(&framed, Some(&caller)), Some(0x0514_f0f4));
+    }
+
+    #[test]
+    fn child_ebp_falls_back_to_ebp_without_a_caller_esp() {
+        let outermost = frame(0x0514_f174, 1);
+        assert_eq!(child_ebp(&outermost, None), Some(1));
+        let ebp_only = MinidumpContextValidity::Some(["eip", "ebp"].into_iter().collect());
+        let caller = x86_frame(0x0514_f114, 0x0514_f138, ebp_only);
+        assert_eq!(child_ebp(&outermost, Some(&caller)), Some(1));
     }
 }

@@ -58,6 +58,12 @@ fn file_stem(code_file: &str) -> String {
 /// `frames` are exactly the article's: module, function and offset of every row, frame 0
 /// from the context and the rest by frame pointer.
 pub fn assert_articles_frames(frames: &[StackFrame]) {
+    assert_articles_frames_unwound(frames, &[]);
+}
+
+/// Like [`assert_articles_frames`], but the frames `by_cfi` were found by unwinding their
+/// callee with its `STACK WIN` record instead of by frame pointer.
+pub fn assert_articles_frames_unwound(frames: &[StackFrame], by_cfi: &[usize]) {
     let rows = kb_rows();
     assert_eq!(frames.len(), rows.len(), "no frame more or less");
     for (i, (frame, row)) in frames.iter().zip(&rows).enumerate() {
@@ -71,6 +77,8 @@ pub fn assert_articles_frames(frames: &[StackFrame]) {
         assert_eq!(offset, expected, "frame {i} {}", row.function);
         let trust = if i == 0 {
             FrameTrust::Context
+        } else if by_cfi.contains(&i) {
+            FrameTrust::CallFrameInfo
         } else {
             FrameTrust::FramePointer
         };
