@@ -163,13 +163,18 @@ impl RuleSet {
             .find(|r| r.rule.id.eq_ignore_ascii_case(id))
     }
 
-    /// Every rule's best finding in `report`, one per rule.
+    /// Every rule's best finding in `report`, one per rule, the finding that explains most
+    /// of its stack first: more matched frames, then confirmed before probable, then the
+    /// crashing thread before others, then rule load order. A finding whose matched frames
+    /// all lie inside an earlier one's on the same thread names it in `contained_in`.
     pub fn evaluate(&self, report: &Report) -> Vec<Finding> {
-        self.rules
+        let findings = self
+            .rules
             .iter()
             .filter(|rule| rule.exception_code_fits(report))
             .filter_map(|rule| verdict::best_finding(rule, report))
-            .collect()
+            .collect();
+        verdict::rank(findings, report)
     }
 
     /// Partial matches of rules that found nothing, for `--explain`.
@@ -307,8 +312,8 @@ fn compile(rule: &Rule) -> Result<(CompiledPattern, Vec<u32>), Located> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Addr, FixStatus};
-    use crate::model::{Frame, Module, SymbolState, Thread};
+    use crate::model::{Addr, Confidence, FixStatus};
+    use crate::model::{Frame, Module, SymbolState, Thread, Trust};
 
     fn frame(index: usize, module: &str, function: Option<&str>) -> Frame {
         Frame {
@@ -427,6 +432,55 @@ version = "5.5.2652.85"
         assert_eq!(unknown[0].fix_installed, FixStatus::Unknown);
     }
 
+    /// `thread` as a stack walker found it, rather than as a text stack gives it.
+    fn walked(mut thread: Thread) -> Thread {
+        for frame in &mut thread.frames {
+            frame.trust = Trust::FramePointer;
+        }
+        thread
+    }
+
+    /// A dump's report: the modules of the tests' stacks, all with symbols in `symbols`.
+    fn dump(threads: Vec<Thread>, symbols: SymbolState) -> Report {
+        let modules = ["ntdll.dll", "MAPI32.dll", "EMSMTA.exe", "other.dll"]
+            .into_iter()
+            .map(|name| Module {
+                name: name.to_string(),
+                symbols,
+                ..Module::default()
+            })
+            .collect();
+        Report {
+            threads,
+            modules,
+            ..Report::default()
+        }
+    }
+
+    /// What tells findings apart: rule, confidence, thread, matched frames, container.
+    type Seen<'f> = (&'f str, Confidence, u32, Vec<usize>, Option<&'f str>);
+
+    fn summary(findings: &[Finding]) -> Vec<Seen<'_>> {
+        findings
+            .iter()
+            .map(|f| {
+                (
+                    f.rule.as_str(),
+                    f.confidence,
+                    f.thread_id,
+                    f.matched_frames.clone(),
+                    f.contained_in.as_deref(),
+                )
+            })
+            .collect()
+    }
+
+    fn rule_set(text: &str) -> RuleSet {
+        let mut set = RuleSet::default();
+        set.add_toml(text, "t.toml").unwrap();
+        set
+    }
+
     #[test]
     fn unnamed_frames_in_the_rules_modules_are_probable() {
         let t = thread(
@@ -498,5 +552,272 @@ version = "5.5.2652.85"
         set.extend(parse_rules(&override_text, Path::new("user.toml")).unwrap());
         assert_eq!(set.rules().len(), 1);
         assert_eq!(set.get("Q269588").unwrap().rule.title, "test");
+    }
+
+    /// Rules on four stacks of their own: two confirmed, two probable, of 3 to 5 frames,
+    /// loaded smallest and weakest first so the order must come from ranking, not loading.
+    const RANKED: &str = r#"
+[[rule]]
+id = "PROBABLE-3"
+title = "t"
+frames = ["ddd!One", "eee!Two", "eee!Three"]
+
+[[rule]]
+id = "CONFIRMED-3"
+title = "t"
+frames = ["aaa!One", "bbb!Two", "ccc!Three"]
+
+[[rule]]
+id = "PROBABLE-4"
+title = "t"
+frames = ["fff!One", "fff!Two", "ggg!Three", "ggg!Four"]
+
+[[rule]]
+id = "CONFIRMED-5"
+title = "t"
+frames = ["hhh!One", "hhh!Two", "iii!Three", "iii!Four", "jjj!Five"]
+"#;
+
+    #[test]
+    fn findings_are_ordered_by_matched_frames_then_confidence() {
+        let named = |id, names: &[(&'static str, &'static str)]| {
+            let frames: Vec<(&str, Option<&str>)> =
+                names.iter().map(|&(m, f)| (m, Some(f))).collect();
+            walked(thread(id, false, &frames))
+        };
+        let unnamed = |id, modules: &[&'static str]| {
+            let frames: Vec<(&str, Option<&str>)> = modules.iter().map(|&m| (m, None)).collect();
+            walked(thread(id, false, &frames))
+        };
+        let threads = vec![
+            named(1, &[("aaa", "One"), ("bbb", "Two"), ("ccc", "Three")]),
+            unnamed(2, &["ddd", "eee", "eee"]),
+            unnamed(3, &["fff", "fff", "ggg", "ggg"]),
+            named(
+                4,
+                &[
+                    ("hhh", "One"),
+                    ("hhh", "Two"),
+                    ("iii", "Three"),
+                    ("iii", "Four"),
+                    ("jjj", "Five"),
+                ],
+            ),
+        ];
+        let findings = rule_set(RANKED).evaluate(&dump(threads, SymbolState::Missing));
+        assert_eq!(
+            summary(&findings),
+            [
+                (
+                    "CONFIRMED-5",
+                    Confidence::Confirmed,
+                    4,
+                    vec![0, 1, 2, 3, 4],
+                    None
+                ),
+                (
+                    "PROBABLE-4",
+                    Confidence::Probable,
+                    3,
+                    vec![0, 1, 2, 3],
+                    None
+                ),
+                ("CONFIRMED-3", Confidence::Confirmed, 1, vec![0, 1, 2], None),
+                ("PROBABLE-3", Confidence::Probable, 2, vec![0, 1, 2], None),
+            ]
+        );
+    }
+
+    #[test]
+    fn equal_findings_keep_load_order_unless_one_is_on_the_crashing_thread() {
+        let two = r#"
+[[rule]]
+id = "FIRST"
+title = "t"
+frames = ["aaa!One", "bbb!Two", "ccc!Three"]
+
+[[rule]]
+id = "SECOND"
+title = "t"
+frames = ["ddd!One", "eee!Two", "fff!Three"]
+"#;
+        let stack = |id, crashed, m: [&'static str; 3]| {
+            walked(thread(
+                id,
+                crashed,
+                &[
+                    (m[0], Some("One")),
+                    (m[1], Some("Two")),
+                    (m[2], Some("Three")),
+                ],
+            ))
+        };
+        let order = |threads: Vec<Thread>| -> Vec<String> {
+            rule_set(two)
+                .evaluate(&dump(threads, SymbolState::Missing))
+                .into_iter()
+                .map(|f| f.rule)
+                .collect()
+        };
+        // Thread order does not matter; load order does.
+        let first = stack(1, false, ["aaa", "bbb", "ccc"]);
+        let second = stack(2, false, ["ddd", "eee", "fff"]);
+        assert_eq!(
+            order(vec![second.clone(), first.clone()]),
+            ["FIRST", "SECOND"]
+        );
+        assert_eq!(
+            order(vec![first.clone(), second.clone()]),
+            ["FIRST", "SECOND"]
+        );
+        // The crashing thread's finding goes first.
+        let crashed = stack(2, true, ["ddd", "eee", "fff"]);
+        assert_eq!(order(vec![first, crashed]), ["SECOND", "FIRST"]);
+    }
+
+    /// An article's stack published again inside a longer article's stack.
+    const NESTED: &str = r#"
+[[rule]]
+id = "SHORT"
+title = "the inner stack"
+frames = ["NTDLL!RtlAllocateHeap", "MAPI32!LH_IntHeapAlloc", "MAPI32!MAPIAllocateBuffer"]
+
+[[rule]]
+id = "LONG"
+title = "the whole stack"
+frames = [
+    "NTDLL!RtlpExtendHeap",
+    "NTDLL!RtlAllocateHeap",
+    "MAPI32!LH_IntHeapAlloc",
+    "MAPI32!MAPIAllocateBuffer",
+    "EMSMTA!HrTrackWriteLogA",
+]
+"#;
+
+    fn nested_stack(id: u32, crashed: bool) -> Thread {
+        walked(thread(
+            id,
+            crashed,
+            &[
+                ("ntdll.dll", Some("RtlpExtendHeap")),
+                ("ntdll.dll", Some("RtlAllocateHeap")),
+                ("MAPI32.dll", Some("LH_IntHeapAlloc")),
+                ("MAPI32.dll", Some("MAPIAllocateBuffer")),
+                ("EMSMTA.exe", Some("HrTrackWriteLogA")),
+            ],
+        ))
+    }
+
+    #[test]
+    fn a_pattern_inside_a_longer_match_on_the_same_thread_is_contained_in_it() {
+        let mut report = dump(vec![nested_stack(7, true)], SymbolState::Loaded);
+        report.findings = rule_set(NESTED).evaluate(&report);
+        assert_eq!(
+            summary(&report.findings),
+            [
+                ("LONG", Confidence::Confirmed, 7, vec![0, 1, 2, 3, 4], None),
+                (
+                    "SHORT",
+                    Confidence::Confirmed,
+                    7,
+                    vec![1, 2, 3],
+                    Some("LONG")
+                ),
+            ]
+        );
+        let verdict = crate::print::verdict(&report);
+        assert!(
+            verdict.starts_with("KNOWN ISSUE LONG (confirmed) on thread 7"),
+            "{verdict}"
+        );
+        let text = crate::print::text(&report);
+        assert!(
+            text.contains("  known issue SHORT: the inner stack (contained in LONG)\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  known issue LONG: the whole stack\n"),
+            "{text}"
+        );
+        // Absent, the field stays out of the JSON.
+        let json = serde_json::to_value(&report.findings).unwrap();
+        assert_eq!(json[0].get("contained_in"), None);
+        assert_eq!(json[1]["contained_in"], "LONG");
+    }
+
+    #[test]
+    fn the_same_frames_on_another_thread_or_overlapping_are_not_contained() {
+        // SHORT matches only on thread 8, LONG only on thread 7: two findings of their own.
+        let short_only = walked(thread(
+            8,
+            false,
+            &[
+                ("ntdll.dll", Some("Caller")),
+                ("ntdll.dll", Some("RtlAllocateHeap")),
+                ("MAPI32.dll", Some("LH_IntHeapAlloc")),
+                ("MAPI32.dll", Some("MAPIAllocateBuffer")),
+            ],
+        ));
+        let report = dump(
+            vec![nested_stack(7, true), short_only.clone()],
+            SymbolState::Loaded,
+        );
+        // LONG's best thread is 7; SHORT's is the crashing thread 7 too, inside LONG.
+        assert_eq!(
+            summary(&rule_set(NESTED).evaluate(&report)),
+            [
+                ("LONG", Confidence::Confirmed, 7, vec![0, 1, 2, 3, 4], None),
+                (
+                    "SHORT",
+                    Confidence::Confirmed,
+                    7,
+                    vec![1, 2, 3],
+                    Some("LONG")
+                ),
+            ]
+        );
+        let mut crashing_short = short_only;
+        crashing_short.crashed = true;
+        let apart = dump(
+            vec![crashing_short, nested_stack(7, false)],
+            SymbolState::Loaded,
+        );
+        assert_eq!(
+            summary(&rule_set(NESTED).evaluate(&apart)),
+            [
+                ("LONG", Confidence::Confirmed, 7, vec![0, 1, 2, 3, 4], None),
+                ("SHORT", Confidence::Confirmed, 8, vec![1, 2, 3], None),
+            ]
+        );
+        // Overlapping patterns on one thread, neither inside the other.
+        let overlapping = r#"
+[[rule]]
+id = "INNER-HALF"
+title = "t"
+frames = ["ntdll!A", "mapi32!B", "mapi32!C"]
+
+[[rule]]
+id = "OUTER-HALF"
+title = "t"
+frames = ["mapi32!C", "emsmta!D", "emsmta!E"]
+"#;
+        let t = walked(thread(
+            9,
+            true,
+            &[
+                ("ntdll.dll", Some("A")),
+                ("MAPI32.dll", Some("B")),
+                ("MAPI32.dll", Some("C")),
+                ("EMSMTA.exe", Some("D")),
+                ("EMSMTA.exe", Some("E")),
+            ],
+        ));
+        assert_eq!(
+            summary(&rule_set(overlapping).evaluate(&dump(vec![t], SymbolState::Loaded))),
+            [
+                ("INNER-HALF", Confidence::Confirmed, 9, vec![0, 1, 2], None),
+                ("OUTER-HALF", Confidence::Confirmed, 9, vec![2, 3, 4], None),
+            ]
+        );
     }
 }

@@ -38,7 +38,47 @@ pub(crate) fn best_finding(rule: &CompiledRule, report: &Report) -> Option<Findi
         fix_installed,
         advice: advice(rule, confidence, fix_installed, report),
         fixed_in,
+        contained_in: None,
     })
+}
+
+/// Orders one report's findings by how much of the stack each explains (see
+/// [`super::RuleSet::evaluate`]) and marks each finding whose matched frames lie inside a
+/// higher-ranked one's on the same thread as contained in it. The first such container is
+/// never contained itself (its own container would contain this one too and rank higher),
+/// so `contained_in` always names a finding that stands on its own.
+pub(crate) fn rank(mut findings: Vec<Finding>, report: &Report) -> Vec<Finding> {
+    let on_crashing_thread = |finding: &Finding| {
+        report
+            .threads
+            .iter()
+            .any(|thread| thread.crashed && thread.thread_id == finding.thread_id)
+    };
+    // A stable sort: findings equal on every key keep the rules' load order.
+    findings.sort_by_key(|finding| {
+        (
+            std::cmp::Reverse(finding.matched_frames.len()),
+            std::cmp::Reverse(finding.confidence),
+            !on_crashing_thread(finding),
+        )
+    });
+    for inner in 1..findings.len() {
+        let container = findings[..inner]
+            .iter()
+            .find(|outer| contains(outer, &findings[inner]))
+            .map(|outer| outer.rule.clone());
+        findings[inner].contained_in = container;
+    }
+    findings
+}
+
+/// Whether `outer` matched every frame `inner` matched, on the same thread.
+fn contains(outer: &Finding, inner: &Finding) -> bool {
+    outer.thread_id == inner.thread_id
+        && inner
+            .matched_frames
+            .iter()
+            .all(|frame| outer.matched_frames.contains(frame))
 }
 
 /// The loaded version of `module` (matched by file name, with or without extension).
