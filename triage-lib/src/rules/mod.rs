@@ -481,9 +481,34 @@ version = "5.5.2652.85"
         set
     }
 
+    /// The rule's stack walked in a dump without symbols: three modules, no names.
+    fn unnamed_walked_thread() -> Thread {
+        walked(thread(
+            3,
+            true,
+            &[
+                ("ntdll.dll", None),
+                ("ntdll.dll", None),
+                ("MAPI32.dll", None),
+                ("EMSMTA.exe", None),
+            ],
+        ))
+    }
+
     #[test]
-    fn unnamed_frames_in_the_rules_modules_are_probable() {
-        let t = thread(
+    fn unnamed_walked_frames_in_the_rules_modules_without_symbols_are_probable() {
+        let findings = rules().evaluate(&dump(vec![unnamed_walked_thread()], SymbolState::Missing));
+        assert_eq!(
+            summary(&findings),
+            [("T1", Confidence::Probable, 3, vec![0, 1, 2, 3], None)]
+        );
+        assert!(findings[0].advice.contains("Only module-level evidence"));
+    }
+
+    #[test]
+    fn unnamed_text_frames_are_never_evidence() {
+        // The same stack as a text input gives it: the frames name modules, not functions.
+        let text = thread(
             3,
             true,
             &[
@@ -493,9 +518,143 @@ version = "5.5.2652.85"
                 ("EMSMTA.exe", None),
             ],
         );
-        let findings = rules().evaluate(&report(vec![t], Some("5.5.2652.57")));
-        assert_eq!(findings[0].confidence, crate::model::Confidence::Probable);
-        assert_eq!(findings[0].matched_frames, [0, 1, 2, 3]);
+        assert_eq!(text.frames[0].trust, Trust::Text);
+        assert!(rules()
+            .evaluate(&dump(vec![text.clone()], SymbolState::Missing))
+            .is_empty());
+        // Named text frames around one unnamed one: still nothing.
+        let mut mixed = text;
+        mixed.frames[0].function = Some("RtlAllocateHeap".into());
+        mixed.frames[3].function = Some("HrTrackWriteLogA".into());
+        assert!(rules()
+            .evaluate(&dump(vec![mixed.clone()], SymbolState::Missing))
+            .is_empty());
+        // A text stack with every frame named is confirmed as before.
+        mixed.frames.remove(1);
+        mixed.frames[1].function = Some("LH_IntHeapAlloc".into());
+        assert_eq!(
+            summary(&rules().evaluate(&dump(vec![mixed], SymbolState::Missing))),
+            [("T1", Confidence::Confirmed, 3, vec![0, 1, 2], None)]
+        );
+    }
+
+    #[test]
+    fn unnamed_frames_in_a_module_with_symbols_are_not_evidence() {
+        // MAPI32's symbols are loaded, so its unnamed frame lies outside every function.
+        let mut report = dump(vec![unnamed_walked_thread()], SymbolState::Missing);
+        report.modules[1].symbols = SymbolState::Loaded;
+        assert!(rules().evaluate(&report).is_empty());
+        // The same with MAPI32 unlisted (a front end without a module list): probable.
+        report.modules.remove(1);
+        assert_eq!(
+            summary(&rules().evaluate(&report)),
+            [("T1", Confidence::Probable, 3, vec![0, 1, 2, 3], None)]
+        );
+    }
+
+    #[test]
+    fn a_rule_in_one_module_is_never_probable() {
+        let one_module = r#"
+[[rule]]
+id = "MAPI-ONLY"
+title = "one module"
+frames = ["MAPI32!LH_IntHeapAlloc", "MAPI32!LH_ExtHeapAlloc", "MAPI32!MAPIAllocateBuffer"]
+"#;
+        let unnamed = walked(thread(
+            1,
+            true,
+            &[
+                ("MAPI32.dll", None),
+                ("MAPI32.dll", None),
+                ("MAPI32.dll", None),
+            ],
+        ));
+        let set = rule_set(one_module);
+        assert!(set
+            .evaluate(&dump(vec![unnamed], SymbolState::Missing))
+            .is_empty());
+        // The rule itself matches: named, it is confirmed.
+        let named = walked(thread(
+            1,
+            true,
+            &[
+                ("MAPI32.dll", Some("LH_IntHeapAlloc")),
+                ("MAPI32.dll", Some("LH_ExtHeapAlloc")),
+                ("MAPI32.dll", Some("MAPIAllocateBuffer")),
+            ],
+        ));
+        assert_eq!(
+            summary(&set.evaluate(&dump(vec![named], SymbolState::Missing))),
+            [("MAPI-ONLY", Confidence::Confirmed, 1, vec![0, 1, 2], None)]
+        );
+    }
+
+    #[test]
+    fn a_thread_showing_one_of_the_rules_modules_is_not_probable() {
+        let only_ntdll = walked(thread(
+            4,
+            true,
+            &[
+                ("ntdll.dll", None),
+                ("ntdll.dll", None),
+                ("ntdll.dll", None),
+                ("other.dll", None),
+            ],
+        ));
+        assert!(rules()
+            .evaluate(&dump(vec![only_ntdll], SymbolState::Missing))
+            .is_empty());
+        // ntdll and MAPI32 but no EMSMTA: two of the three modules are not enough either.
+        let no_emsmta = walked(thread(
+            4,
+            true,
+            &[
+                ("ntdll.dll", None),
+                ("MAPI32.dll", None),
+                ("MAPI32.dll", None),
+            ],
+        ));
+        assert!(rules()
+            .evaluate(&dump(vec![no_emsmta], SymbolState::Missing))
+            .is_empty());
+    }
+
+    #[test]
+    fn a_single_unnamed_frame_is_never_a_finding() {
+        // Named frames fit the rule's first and last entries; only MAPI32's frame is
+        // unnamed. One unnamed frame: no finding.
+        let one = walked(thread(
+            5,
+            true,
+            &[
+                ("ntdll.dll", Some("RtlAllocateHeap")),
+                ("MAPI32.dll", None),
+                ("EMSMTA.exe", Some("HrTrackWriteLogA")),
+            ],
+        ));
+        assert!(rules()
+            .evaluate(&dump(vec![one], SymbolState::Missing))
+            .is_empty());
+        // A thread of one unnamed frame in a module of the rule: nothing.
+        let lone = walked(thread(5, true, &[("ntdll.dll", None)]));
+        assert!(rules()
+            .evaluate(&dump(vec![lone], SymbolState::Missing))
+            .is_empty());
+        // A second unnamed MAPI32 frame makes it probable.
+        let two = walked(thread(
+            5,
+            true,
+            &[
+                ("ntdll.dll", Some("RtlAllocateHeap")),
+                ("MAPI32.dll", None),
+                ("MAPI32.dll", None),
+                ("EMSMTA.exe", Some("HrTrackWriteLogA")),
+            ],
+        ));
+        assert_eq!(
+            summary(&rules().evaluate(&dump(vec![two], SymbolState::Missing))),
+            [("T1", Confidence::Probable, 5, vec![0, 1, 2, 3], None)]
+        );
     }
 
     #[test]

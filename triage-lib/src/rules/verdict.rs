@@ -1,6 +1,6 @@
 //! From a matched pattern to a finding: confidence, fix status from module versions, advice.
 
-use crate::model::{Confidence, Finding, FixStatus, Report, Thread};
+use crate::model::{Confidence, Finding, FixStatus, Frame, Report, SymbolState, Thread, Trust};
 
 use super::CompiledRule;
 
@@ -17,7 +17,9 @@ pub(crate) fn best_finding(rule: &CompiledRule, report: &Report) -> Option<Findi
             {
                 return Some((Confidence::Confirmed, thread, frames));
             }
-            let frames = rule.pattern.module_match(thread, spec.max_gap)?;
+            let frames = rule.pattern.module_match(thread, spec.max_gap, |frame| {
+                unnamed_is_evidence(report, frame)
+            })?;
             Some((Confidence::Probable, thread, frames))
         })
         .collect();
@@ -79,6 +81,26 @@ fn contains(outer: &Finding, inner: &Finding) -> bool {
             .matched_frames
             .iter()
             .all(|frame| outer.matched_frames.contains(frame))
+}
+
+/// Whether an unnamed frame is module-level evidence. It must have been walked: a frame
+/// read from text (`Trust::Text`) names a module only because someone wrote it down, often
+/// on a line cut short, so without a function it says nothing. And its module's symbols
+/// must not be loaded: an unnamed frame in a symbolized module lies outside every known
+/// function (a scanned stray address), not in a function whose name is missing. A module
+/// the report does not list (a front end that passes no module list) is not known to have
+/// symbols.
+fn unnamed_is_evidence(report: &Report, frame: &Frame) -> bool {
+    if frame.function.is_some() || frame.trust == Trust::Text {
+        return false;
+    }
+    let Some(name) = frame.module.as_deref() else {
+        return false;
+    };
+    !report
+        .modules
+        .iter()
+        .any(|m| m.name.eq_ignore_ascii_case(name) && m.symbols == SymbolState::Loaded)
 }
 
 /// The loaded version of `module` (matched by file name, with or without extension).
