@@ -4,6 +4,7 @@
 //! README for an annotated example); the built-in pack is such a file, compiled in.
 
 mod kb_import;
+mod lint;
 mod pattern;
 mod verdict;
 
@@ -19,6 +20,7 @@ use pattern::CompiledPattern;
 pub use crate::data_file::Diagnostic;
 
 pub use kb_import::{import_kb, KbImportError};
+pub use lint::{is_system_module, MIN_SPECIFIC_FRAMES, SYSTEM_MODULES};
 
 /// The built-in rule files, as `(name, TOML)`.
 const BUILTIN: &[(&str, &str)] = &[("q269588.toml", include_str!("../../rules/q269588.toml"))];
@@ -99,6 +101,7 @@ pub struct CompiledRule {
     pub source: PathBuf,
     pattern: CompiledPattern,
     exception_codes: Vec<u32>,
+    warnings: Vec<Diagnostic>,
 }
 
 /// An ordered set of rules; a later rule with the same id replaces an earlier one, so a
@@ -192,6 +195,13 @@ impl RuleSet {
 }
 
 impl CompiledRule {
+    /// Why the rule is too generic to trust (too few frames, frames only in system
+    /// modules), as `FILE:LINE: warning: ...` diagnostics; empty for a specific rule.
+    /// Warnings do not keep a rule from loading.
+    pub fn warnings(&self) -> &[Diagnostic] {
+        &self.warnings
+    }
+
     /// True when the rule names no exception code, the crash is unknown (text stacks), or
     /// the crash code is one of the rule's.
     fn exception_code_fits(&self, report: &Report) -> bool {
@@ -244,12 +254,19 @@ pub fn parse_rules(text: &str, file: &Path) -> Result<Vec<CompiledRule>, RuleErr
     let mut compiled = Vec::new();
     for rule in parsed.rule {
         match compile(&rule) {
-            Ok((pattern, exception_codes)) => compiled.push(CompiledRule {
-                rule,
-                source: file.to_path_buf(),
-                pattern,
-                exception_codes,
-            }),
+            Ok((pattern, exception_codes)) => {
+                let warnings = lint::warnings(&rule, &pattern)
+                    .into_iter()
+                    .map(|(offset, message)| source.at(offset, message))
+                    .collect();
+                compiled.push(CompiledRule {
+                    rule,
+                    source: file.to_path_buf(),
+                    pattern,
+                    exception_codes,
+                    warnings,
+                })
+            }
             Err(found) => problems.extend(
                 found
                     .into_iter()
@@ -978,5 +995,74 @@ frames = ["mapi32!C", "emsmta!D", "emsmta!E"]
                 ("OUTER-HALF", Confidence::Confirmed, 9, vec![2, 3, 4], None),
             ]
         );
+    }
+
+    #[test]
+    fn rules_too_generic_to_trust_load_with_warnings_at_their_frames() {
+        let text = r#"[[rule]]
+id = "SHORT"
+title = "two frames"
+frames = ["mapi32!A", "emsmta!B"]
+
+[[rule]]
+id = "SYSTEM"
+title = "system modules only"
+frames = [
+    "NTDLL!RtlpFindAndCommitPages",
+    "ntdll.dll!RtlAllocateHeap",
+    "KERNEL32!HeapAlloc",
+    "msvcrt!malloc",
+]
+
+[[rule]]
+id = "BOTH"
+title = "both"
+frames = ["user32!A", "kernelbase!B"]
+
+[[rule]]
+id = "GOOD"
+title = "specific"
+frames = ["ntdll!RtlAllocateHeap", "ntdll!RtlpExtendHeap", "mapi32!LH_IntHeapAlloc"]
+"#;
+        let rules = parse_rules(text, Path::new("g.toml")).unwrap();
+        let warnings: Vec<(&str, Vec<String>)> = rules
+            .iter()
+            .map(|r| {
+                (
+                    r.rule.id.as_str(),
+                    r.warnings().iter().map(ToString::to_string).collect(),
+                )
+            })
+            .collect();
+        let short = "warning: rule SHORT is too generic to trust: 2 frame(s), fewer than 3; \
+                     a stack this short recurs in unrelated crashes";
+        let system = "warning: rule SYSTEM is too generic to trust: its frames are only in \
+                      system modules (ntdll, kernel32, msvcrt), which are on most stacks; add a \
+                      frame of the product's own code";
+        assert_eq!(
+            warnings,
+            [
+                ("SHORT", vec![format!("g.toml:4: {short}")]),
+                ("SYSTEM", vec![format!("g.toml:10: {system}")]),
+                (
+                    "BOTH",
+                    vec![
+                        "g.toml:19: warning: rule BOTH is too generic to trust: 2 frame(s), \
+                         fewer than 3; a stack this short recurs in unrelated crashes"
+                            .to_string(),
+                        "g.toml:19: warning: rule BOTH is too generic to trust: its frames are \
+                         only in system modules (user32, kernelbase), which are on most stacks; \
+                         add a frame of the product's own code"
+                            .to_string(),
+                    ]
+                ),
+                ("GOOD", vec![]),
+            ]
+        );
+        // The built-in pack is specific.
+        assert!(RuleSet::builtin()
+            .rules()
+            .iter()
+            .all(|r| r.warnings().is_empty()));
     }
 }

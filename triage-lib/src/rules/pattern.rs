@@ -169,6 +169,16 @@ impl CompiledPattern {
         runs
     }
 
+    /// How many entries the pattern has.
+    pub(crate) fn len(&self) -> usize {
+        self.frames.len()
+    }
+
+    /// Each entry's module part, lowercase and without extension, in pattern order.
+    pub(crate) fn module_keys(&self) -> impl Iterator<Item = &str> {
+        self.frames.iter().map(|m| m.module_key.as_str())
+    }
+
     /// The longest in-order partial match over `threads` (ignoring gaps), if it found at
     /// least two frames but not all of them.
     pub(crate) fn near_miss<'t>(
