@@ -48,6 +48,60 @@ fn check_reports_file_and_line_and_fails() {
 }
 
 #[test]
+fn check_warns_about_rules_too_generic_to_trust_without_failing() {
+    let dir = tempfile::tempdir().unwrap();
+    let generic = dir.path().join("generic.toml");
+    std::fs::write(
+        &generic,
+        "[[rule]]\nid = \"SHORT\"\ntitle = \"t\"\nframes = [\"mapi32!A\", \"emsmta!B\"]\n\n\
+         [[rule]]\nid = \"SYSTEM\"\ntitle = \"t\"\nframes = [\n  \"ntdll!RtlAllocateHeap\",\n  \
+         \"KERNEL32.dll!HeapAlloc\",\n  \"msvcrt!malloc\",\n]\n\n\
+         [[rule]]\nid = \"SPECIFIC\"\ntitle = \"t\"\nframes = [\"ntdll!A\", \"mapi32!B\", \"emsmta!C\"]\n",
+    )
+    .unwrap();
+    let check = triage(&["rules", "check", generic.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&check.stderr);
+    assert_eq!(check.status.code(), Some(0), "warnings do not fail: {stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    let at = |line: usize| format!("{}:{line}: warning: rule ", generic.display());
+    assert_eq!(
+        lines,
+        [
+            format!(
+                "{}SHORT is too generic to trust: 2 frame(s), fewer than 3; \
+                 a stack this short recurs in unrelated crashes",
+                at(4)
+            ),
+            format!(
+                "{}SYSTEM is too generic to trust: its frames are only in system modules \
+                 (ntdll, kernel32, msvcrt), which are on most stacks; add a frame of the \
+                 product's own code",
+                at(10)
+            ),
+        ]
+    );
+    assert!(
+        stdout(&check).ends_with("generic.toml: 3 rule(s) ok, 2 warning(s)\n"),
+        "{}",
+        stdout(&check)
+    );
+
+    // An error still fails the check, next to a file that only has warnings.
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[[rule]]\nid = \"X\"\ntitle = \"t\"\nframes = [\"no-bang\"]\n").unwrap();
+    let check = triage(&[
+        "rules",
+        "check",
+        generic.to_str().unwrap(),
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(check.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&check.stderr);
+    assert!(stderr.contains("bad.toml:4: \"no-bang\" is not MODULE!FUNCTION"), "{stderr}");
+    assert!(stderr.contains("generic.toml:4: warning: rule SHORT"), "{stderr}");
+}
+
+#[test]
 fn user_rules_join_the_builtin_pack_on_every_thread() {
     // A rule for the idle threads of the reconstruction, which no built-in rule covers.
     let dir = tempfile::tempdir().unwrap();

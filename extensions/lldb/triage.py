@@ -124,7 +124,10 @@ def thread_frames(target, thread, call_length):
             "function_offset": hex(address - start) if start is not None else None,
             "module_offset": hex(address - base) if base != lldb.LLDB_INVALID_ADDRESS else None,
             "offset": hex(address),
-            "trust": "context" if not frames else None,
+            # LLDB unwound the callers itself but does not say how: "none" in
+            # minidump-stackwalk's words. Left out, triage would take them for a pasted
+            # text stack, whose unnamed frames are never evidence of a known issue.
+            "trust": "context" if not frames else "none",
             "inlines": inlines or None,
             **source(frame),
         })

@@ -148,6 +148,9 @@ enum RulesAction {
         files: Vec<PathBuf>,
     },
     /// Check rule files; errors are printed as FILE:LINE: message and exit with 1.
+    ///
+    /// Rules too generic to trust (fewer than three frames, or frames only in system
+    /// modules) get FILE:LINE: warning: lines, which do not change the exit status.
     Check {
         /// Rule files.
         #[arg(required = true)]
@@ -398,7 +401,22 @@ fn rules_command(action: RulesAction) -> Result<ExitCode, Fatal> {
             let mut failed = false;
             for file in &files {
                 match read_rule_file(file) {
-                    Ok(rules) => say(format!("{}: {} rule(s) ok", file.display(), rules.len())),
+                    Ok(rules) => {
+                        let warnings: Vec<_> =
+                            rules.iter().flat_map(|rule| rule.warnings()).collect();
+                        for warning in &warnings {
+                            eprintln!("{warning}");
+                        }
+                        let counted = match warnings.len() {
+                            0 => String::new(),
+                            n => format!(", {n} warning(s)"),
+                        };
+                        say(format!(
+                            "{}: {} rule(s) ok{counted}",
+                            file.display(),
+                            rules.len()
+                        ));
+                    }
                     Err(error) => {
                         failed = true;
                         eprintln!("{error}");

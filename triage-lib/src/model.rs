@@ -515,6 +515,12 @@ pub struct Finding {
     pub fixed_in: Option<FixedIn>,
     /// What to do now.
     pub advice: String,
+    /// The rule of a finding ranked before this one, on the same thread, whose matched
+    /// frames include all of this one's: this pattern is part of that one's stack (an
+    /// article republishing a shorter stack inside a longer one), so that finding is the
+    /// verdict. Absent when this finding stands on its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contained_in: Option<String>,
 }
 
 /// Whether the fix for a finding is in the dump's module version.

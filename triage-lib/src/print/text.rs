@@ -11,7 +11,9 @@ pub fn verdict(report: &Report) -> String {
     if let (Status::Error, Some(error)) = (report.status, &report.error) {
         return format!("unreadable: {} ({})", error.message, error.kind);
     }
-    if let Some(finding) = report.findings.first() {
+    // A contained finding is part of a larger one's stack: the larger one is the verdict.
+    let standing = report.findings.iter().find(|f| f.contained_in.is_none());
+    if let Some(finding) = standing.or(report.findings.first()) {
         return known_issue(finding);
     }
     match (&report.class, &report.signature) {
@@ -91,9 +93,14 @@ pub fn text(report: &Report) -> String {
         out.push_str("  known issues: none\n");
     }
     for finding in &report.findings {
+        let contained = finding
+            .contained_in
+            .as_ref()
+            .map(|outer| format!(" (contained in {outer})"))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
-            "  known issue {}: {}\n    {}",
+            "  known issue {}: {}{contained}\n    {}",
             finding.rule, finding.title, finding.advice
         );
     }

@@ -4,6 +4,7 @@
 //! README for an annotated example); the built-in pack is such a file, compiled in.
 
 mod kb_import;
+mod lint;
 mod pattern;
 mod verdict;
 
@@ -19,6 +20,7 @@ use pattern::CompiledPattern;
 pub use crate::data_file::Diagnostic;
 
 pub use kb_import::{import_article, import_kb, KbImportError};
+pub use lint::{is_system_module, MIN_SPECIFIC_FRAMES, SYSTEM_MODULES};
 
 /// The built-in rule files, as `(name, TOML)`.
 const BUILTIN: &[(&str, &str)] = &[("q269588.toml", include_str!("../../rules/q269588.toml"))];
@@ -99,6 +101,7 @@ pub struct CompiledRule {
     pub source: PathBuf,
     pattern: CompiledPattern,
     exception_codes: Vec<u32>,
+    warnings: Vec<Diagnostic>,
 }
 
 /// An ordered set of rules; a later rule with the same id replaces an earlier one, so a
@@ -163,13 +166,18 @@ impl RuleSet {
             .find(|r| r.rule.id.eq_ignore_ascii_case(id))
     }
 
-    /// Every rule's best finding in `report`, one per rule.
+    /// Every rule's best finding in `report`, one per rule, the finding that explains most
+    /// of its stack first: more matched frames, then confirmed before probable, then the
+    /// crashing thread before others, then rule load order. A finding whose matched frames
+    /// all lie inside an earlier one's on the same thread names it in `contained_in`.
     pub fn evaluate(&self, report: &Report) -> Vec<Finding> {
-        self.rules
+        let findings = self
+            .rules
             .iter()
             .filter(|rule| rule.exception_code_fits(report))
             .filter_map(|rule| verdict::best_finding(rule, report))
-            .collect()
+            .collect();
+        verdict::rank(findings, report)
     }
 
     /// Partial matches of rules that found nothing, for `--explain`.
@@ -187,6 +195,13 @@ impl RuleSet {
 }
 
 impl CompiledRule {
+    /// Why the rule is too generic to trust (too few frames, frames only in system
+    /// modules), as `FILE:LINE: warning: ...` diagnostics; empty for a specific rule.
+    /// Warnings do not keep a rule from loading.
+    pub fn warnings(&self) -> &[Diagnostic] {
+        &self.warnings
+    }
+
     /// True when the rule names no exception code, the crash is unknown (text stacks), or
     /// the crash code is one of the rule's.
     fn exception_code_fits(&self, report: &Report) -> bool {
@@ -239,12 +254,19 @@ pub fn parse_rules(text: &str, file: &Path) -> Result<Vec<CompiledRule>, RuleErr
     let mut compiled = Vec::new();
     for rule in parsed.rule {
         match compile(&rule) {
-            Ok((pattern, exception_codes)) => compiled.push(CompiledRule {
-                rule,
-                source: file.to_path_buf(),
-                pattern,
-                exception_codes,
-            }),
+            Ok((pattern, exception_codes)) => {
+                let warnings = lint::warnings(&rule, &pattern)
+                    .into_iter()
+                    .map(|(offset, message)| source.at(offset, message))
+                    .collect();
+                compiled.push(CompiledRule {
+                    rule,
+                    source: file.to_path_buf(),
+                    pattern,
+                    exception_codes,
+                    warnings,
+                })
+            }
             Err(found) => problems.extend(
                 found
                     .into_iter()
@@ -307,8 +329,8 @@ fn compile(rule: &Rule) -> Result<(CompiledPattern, Vec<u32>), Located> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Addr, FixStatus};
-    use crate::model::{Frame, Module, SymbolState, Thread};
+    use crate::model::{Addr, Confidence, FixStatus};
+    use crate::model::{Frame, Module, SymbolState, Thread, Trust};
 
     fn frame(index: usize, module: &str, function: Option<&str>) -> Frame {
         Frame {
@@ -427,9 +449,83 @@ version = "5.5.2652.85"
         assert_eq!(unknown[0].fix_installed, FixStatus::Unknown);
     }
 
+    /// `thread` as a stack walker found it, rather than as a text stack gives it.
+    fn walked(mut thread: Thread) -> Thread {
+        for frame in &mut thread.frames {
+            frame.trust = Trust::FramePointer;
+        }
+        thread
+    }
+
+    /// A dump's report: the modules of the tests' stacks, all with symbols in `symbols`.
+    fn dump(threads: Vec<Thread>, symbols: SymbolState) -> Report {
+        let modules = ["ntdll.dll", "MAPI32.dll", "EMSMTA.exe", "other.dll"]
+            .into_iter()
+            .map(|name| Module {
+                name: name.to_string(),
+                symbols,
+                ..Module::default()
+            })
+            .collect();
+        Report {
+            threads,
+            modules,
+            ..Report::default()
+        }
+    }
+
+    /// What tells findings apart: rule, confidence, thread, matched frames, container.
+    type Seen<'f> = (&'f str, Confidence, u32, Vec<usize>, Option<&'f str>);
+
+    fn summary(findings: &[Finding]) -> Vec<Seen<'_>> {
+        findings
+            .iter()
+            .map(|f| {
+                (
+                    f.rule.as_str(),
+                    f.confidence,
+                    f.thread_id,
+                    f.matched_frames.clone(),
+                    f.contained_in.as_deref(),
+                )
+            })
+            .collect()
+    }
+
+    fn rule_set(text: &str) -> RuleSet {
+        let mut set = RuleSet::default();
+        set.add_toml(text, "t.toml").unwrap();
+        set
+    }
+
+    /// The rule's stack walked in a dump without symbols: three modules, no names.
+    fn unnamed_walked_thread() -> Thread {
+        walked(thread(
+            3,
+            true,
+            &[
+                ("ntdll.dll", None),
+                ("ntdll.dll", None),
+                ("MAPI32.dll", None),
+                ("EMSMTA.exe", None),
+            ],
+        ))
+    }
+
     #[test]
-    fn unnamed_frames_in_the_rules_modules_are_probable() {
-        let t = thread(
+    fn unnamed_walked_frames_in_the_rules_modules_without_symbols_are_probable() {
+        let findings = rules().evaluate(&dump(vec![unnamed_walked_thread()], SymbolState::Missing));
+        assert_eq!(
+            summary(&findings),
+            [("T1", Confidence::Probable, 3, vec![0, 1, 2, 3], None)]
+        );
+        assert!(findings[0].advice.contains("Only module-level evidence"));
+    }
+
+    #[test]
+    fn unnamed_text_frames_are_never_evidence() {
+        // The same stack as a text input gives it: the frames name modules, not functions.
+        let text = thread(
             3,
             true,
             &[
@@ -439,9 +535,143 @@ version = "5.5.2652.85"
                 ("EMSMTA.exe", None),
             ],
         );
-        let findings = rules().evaluate(&report(vec![t], Some("5.5.2652.57")));
-        assert_eq!(findings[0].confidence, crate::model::Confidence::Probable);
-        assert_eq!(findings[0].matched_frames, [0, 1, 2, 3]);
+        assert_eq!(text.frames[0].trust, Trust::Text);
+        assert!(rules()
+            .evaluate(&dump(vec![text.clone()], SymbolState::Missing))
+            .is_empty());
+        // Named text frames around one unnamed one: still nothing.
+        let mut mixed = text;
+        mixed.frames[0].function = Some("RtlAllocateHeap".into());
+        mixed.frames[3].function = Some("HrTrackWriteLogA".into());
+        assert!(rules()
+            .evaluate(&dump(vec![mixed.clone()], SymbolState::Missing))
+            .is_empty());
+        // A text stack with every frame named is confirmed as before.
+        mixed.frames.remove(1);
+        mixed.frames[1].function = Some("LH_IntHeapAlloc".into());
+        assert_eq!(
+            summary(&rules().evaluate(&dump(vec![mixed], SymbolState::Missing))),
+            [("T1", Confidence::Confirmed, 3, vec![0, 1, 2], None)]
+        );
+    }
+
+    #[test]
+    fn unnamed_frames_in_a_module_with_symbols_are_not_evidence() {
+        // MAPI32's symbols are loaded, so its unnamed frame lies outside every function.
+        let mut report = dump(vec![unnamed_walked_thread()], SymbolState::Missing);
+        report.modules[1].symbols = SymbolState::Loaded;
+        assert!(rules().evaluate(&report).is_empty());
+        // The same with MAPI32 unlisted (a front end without a module list): probable.
+        report.modules.remove(1);
+        assert_eq!(
+            summary(&rules().evaluate(&report)),
+            [("T1", Confidence::Probable, 3, vec![0, 1, 2, 3], None)]
+        );
+    }
+
+    #[test]
+    fn a_rule_in_one_module_is_never_probable() {
+        let one_module = r#"
+[[rule]]
+id = "MAPI-ONLY"
+title = "one module"
+frames = ["MAPI32!LH_IntHeapAlloc", "MAPI32!LH_ExtHeapAlloc", "MAPI32!MAPIAllocateBuffer"]
+"#;
+        let unnamed = walked(thread(
+            1,
+            true,
+            &[
+                ("MAPI32.dll", None),
+                ("MAPI32.dll", None),
+                ("MAPI32.dll", None),
+            ],
+        ));
+        let set = rule_set(one_module);
+        assert!(set
+            .evaluate(&dump(vec![unnamed], SymbolState::Missing))
+            .is_empty());
+        // The rule itself matches: named, it is confirmed.
+        let named = walked(thread(
+            1,
+            true,
+            &[
+                ("MAPI32.dll", Some("LH_IntHeapAlloc")),
+                ("MAPI32.dll", Some("LH_ExtHeapAlloc")),
+                ("MAPI32.dll", Some("MAPIAllocateBuffer")),
+            ],
+        ));
+        assert_eq!(
+            summary(&set.evaluate(&dump(vec![named], SymbolState::Missing))),
+            [("MAPI-ONLY", Confidence::Confirmed, 1, vec![0, 1, 2], None)]
+        );
+    }
+
+    #[test]
+    fn a_thread_showing_one_of_the_rules_modules_is_not_probable() {
+        let only_ntdll = walked(thread(
+            4,
+            true,
+            &[
+                ("ntdll.dll", None),
+                ("ntdll.dll", None),
+                ("ntdll.dll", None),
+                ("other.dll", None),
+            ],
+        ));
+        assert!(rules()
+            .evaluate(&dump(vec![only_ntdll], SymbolState::Missing))
+            .is_empty());
+        // ntdll and MAPI32 but no EMSMTA: two of the three modules are not enough either.
+        let no_emsmta = walked(thread(
+            4,
+            true,
+            &[
+                ("ntdll.dll", None),
+                ("MAPI32.dll", None),
+                ("MAPI32.dll", None),
+            ],
+        ));
+        assert!(rules()
+            .evaluate(&dump(vec![no_emsmta], SymbolState::Missing))
+            .is_empty());
+    }
+
+    #[test]
+    fn a_single_unnamed_frame_is_never_a_finding() {
+        // Named frames fit the rule's first and last entries; only MAPI32's frame is
+        // unnamed. One unnamed frame: no finding.
+        let one = walked(thread(
+            5,
+            true,
+            &[
+                ("ntdll.dll", Some("RtlAllocateHeap")),
+                ("MAPI32.dll", None),
+                ("EMSMTA.exe", Some("HrTrackWriteLogA")),
+            ],
+        ));
+        assert!(rules()
+            .evaluate(&dump(vec![one], SymbolState::Missing))
+            .is_empty());
+        // A thread of one unnamed frame in a module of the rule: nothing.
+        let lone = walked(thread(5, true, &[("ntdll.dll", None)]));
+        assert!(rules()
+            .evaluate(&dump(vec![lone], SymbolState::Missing))
+            .is_empty());
+        // A second unnamed MAPI32 frame makes it probable.
+        let two = walked(thread(
+            5,
+            true,
+            &[
+                ("ntdll.dll", Some("RtlAllocateHeap")),
+                ("MAPI32.dll", None),
+                ("MAPI32.dll", None),
+                ("EMSMTA.exe", Some("HrTrackWriteLogA")),
+            ],
+        ));
+        assert_eq!(
+            summary(&rules().evaluate(&dump(vec![two], SymbolState::Missing))),
+            [("T1", Confidence::Probable, 5, vec![0, 1, 2, 3], None)]
+        );
     }
 
     #[test]
@@ -498,5 +728,341 @@ version = "5.5.2652.85"
         set.extend(parse_rules(&override_text, Path::new("user.toml")).unwrap());
         assert_eq!(set.rules().len(), 1);
         assert_eq!(set.get("Q269588").unwrap().rule.title, "test");
+    }
+
+    /// Rules on four stacks of their own: two confirmed, two probable, of 3 to 5 frames,
+    /// loaded smallest and weakest first so the order must come from ranking, not loading.
+    const RANKED: &str = r#"
+[[rule]]
+id = "PROBABLE-3"
+title = "t"
+frames = ["ddd!One", "eee!Two", "eee!Three"]
+
+[[rule]]
+id = "CONFIRMED-3"
+title = "t"
+frames = ["aaa!One", "bbb!Two", "ccc!Three"]
+
+[[rule]]
+id = "PROBABLE-4"
+title = "t"
+frames = ["fff!One", "fff!Two", "ggg!Three", "ggg!Four"]
+
+[[rule]]
+id = "CONFIRMED-5"
+title = "t"
+frames = ["hhh!One", "hhh!Two", "iii!Three", "iii!Four", "jjj!Five"]
+"#;
+
+    #[test]
+    fn findings_are_ordered_by_matched_frames_then_confidence() {
+        let named = |id, names: &[(&'static str, &'static str)]| {
+            let frames: Vec<(&str, Option<&str>)> =
+                names.iter().map(|&(m, f)| (m, Some(f))).collect();
+            walked(thread(id, false, &frames))
+        };
+        let unnamed = |id, modules: &[&'static str]| {
+            let frames: Vec<(&str, Option<&str>)> = modules.iter().map(|&m| (m, None)).collect();
+            walked(thread(id, false, &frames))
+        };
+        let threads = vec![
+            named(1, &[("aaa", "One"), ("bbb", "Two"), ("ccc", "Three")]),
+            unnamed(2, &["ddd", "eee", "eee"]),
+            unnamed(3, &["fff", "fff", "ggg", "ggg"]),
+            named(
+                4,
+                &[
+                    ("hhh", "One"),
+                    ("hhh", "Two"),
+                    ("iii", "Three"),
+                    ("iii", "Four"),
+                    ("jjj", "Five"),
+                ],
+            ),
+        ];
+        let findings = rule_set(RANKED).evaluate(&dump(threads, SymbolState::Missing));
+        assert_eq!(
+            summary(&findings),
+            [
+                (
+                    "CONFIRMED-5",
+                    Confidence::Confirmed,
+                    4,
+                    vec![0, 1, 2, 3, 4],
+                    None
+                ),
+                (
+                    "PROBABLE-4",
+                    Confidence::Probable,
+                    3,
+                    vec![0, 1, 2, 3],
+                    None
+                ),
+                ("CONFIRMED-3", Confidence::Confirmed, 1, vec![0, 1, 2], None),
+                ("PROBABLE-3", Confidence::Probable, 2, vec![0, 1, 2], None),
+            ]
+        );
+    }
+
+    #[test]
+    fn equal_findings_keep_load_order_unless_one_is_on_the_crashing_thread() {
+        let two = r#"
+[[rule]]
+id = "FIRST"
+title = "t"
+frames = ["aaa!One", "bbb!Two", "ccc!Three"]
+
+[[rule]]
+id = "SECOND"
+title = "t"
+frames = ["ddd!One", "eee!Two", "fff!Three"]
+"#;
+        let stack = |id, crashed, m: [&'static str; 3]| {
+            walked(thread(
+                id,
+                crashed,
+                &[
+                    (m[0], Some("One")),
+                    (m[1], Some("Two")),
+                    (m[2], Some("Three")),
+                ],
+            ))
+        };
+        let order = |threads: Vec<Thread>| -> Vec<String> {
+            rule_set(two)
+                .evaluate(&dump(threads, SymbolState::Missing))
+                .into_iter()
+                .map(|f| f.rule)
+                .collect()
+        };
+        // Thread order does not matter; load order does.
+        let first = stack(1, false, ["aaa", "bbb", "ccc"]);
+        let second = stack(2, false, ["ddd", "eee", "fff"]);
+        assert_eq!(
+            order(vec![second.clone(), first.clone()]),
+            ["FIRST", "SECOND"]
+        );
+        assert_eq!(
+            order(vec![first.clone(), second.clone()]),
+            ["FIRST", "SECOND"]
+        );
+        // The crashing thread's finding goes first.
+        let crashed = stack(2, true, ["ddd", "eee", "fff"]);
+        assert_eq!(order(vec![first, crashed]), ["SECOND", "FIRST"]);
+    }
+
+    /// An article's stack published again inside a longer article's stack.
+    const NESTED: &str = r#"
+[[rule]]
+id = "SHORT"
+title = "the inner stack"
+frames = ["NTDLL!RtlAllocateHeap", "MAPI32!LH_IntHeapAlloc", "MAPI32!MAPIAllocateBuffer"]
+
+[[rule]]
+id = "LONG"
+title = "the whole stack"
+frames = [
+    "NTDLL!RtlpExtendHeap",
+    "NTDLL!RtlAllocateHeap",
+    "MAPI32!LH_IntHeapAlloc",
+    "MAPI32!MAPIAllocateBuffer",
+    "EMSMTA!HrTrackWriteLogA",
+]
+"#;
+
+    fn nested_stack(id: u32, crashed: bool) -> Thread {
+        walked(thread(
+            id,
+            crashed,
+            &[
+                ("ntdll.dll", Some("RtlpExtendHeap")),
+                ("ntdll.dll", Some("RtlAllocateHeap")),
+                ("MAPI32.dll", Some("LH_IntHeapAlloc")),
+                ("MAPI32.dll", Some("MAPIAllocateBuffer")),
+                ("EMSMTA.exe", Some("HrTrackWriteLogA")),
+            ],
+        ))
+    }
+
+    #[test]
+    fn a_pattern_inside_a_longer_match_on_the_same_thread_is_contained_in_it() {
+        let mut report = dump(vec![nested_stack(7, true)], SymbolState::Loaded);
+        report.findings = rule_set(NESTED).evaluate(&report);
+        assert_eq!(
+            summary(&report.findings),
+            [
+                ("LONG", Confidence::Confirmed, 7, vec![0, 1, 2, 3, 4], None),
+                (
+                    "SHORT",
+                    Confidence::Confirmed,
+                    7,
+                    vec![1, 2, 3],
+                    Some("LONG")
+                ),
+            ]
+        );
+        let verdict = crate::print::verdict(&report);
+        assert!(
+            verdict.starts_with("KNOWN ISSUE LONG (confirmed) on thread 7"),
+            "{verdict}"
+        );
+        let text = crate::print::text(&report);
+        assert!(
+            text.contains("  known issue SHORT: the inner stack (contained in LONG)\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  known issue LONG: the whole stack\n"),
+            "{text}"
+        );
+        // Absent, the field stays out of the JSON.
+        let json = serde_json::to_value(&report.findings).unwrap();
+        assert_eq!(json[0].get("contained_in"), None);
+        assert_eq!(json[1]["contained_in"], "LONG");
+    }
+
+    #[test]
+    fn the_same_frames_on_another_thread_or_overlapping_are_not_contained() {
+        // SHORT matches only on thread 8, LONG only on thread 7: two findings of their own.
+        let short_only = walked(thread(
+            8,
+            false,
+            &[
+                ("ntdll.dll", Some("Caller")),
+                ("ntdll.dll", Some("RtlAllocateHeap")),
+                ("MAPI32.dll", Some("LH_IntHeapAlloc")),
+                ("MAPI32.dll", Some("MAPIAllocateBuffer")),
+            ],
+        ));
+        let report = dump(
+            vec![nested_stack(7, true), short_only.clone()],
+            SymbolState::Loaded,
+        );
+        // LONG's best thread is 7; SHORT's is the crashing thread 7 too, inside LONG.
+        assert_eq!(
+            summary(&rule_set(NESTED).evaluate(&report)),
+            [
+                ("LONG", Confidence::Confirmed, 7, vec![0, 1, 2, 3, 4], None),
+                (
+                    "SHORT",
+                    Confidence::Confirmed,
+                    7,
+                    vec![1, 2, 3],
+                    Some("LONG")
+                ),
+            ]
+        );
+        let mut crashing_short = short_only;
+        crashing_short.crashed = true;
+        let apart = dump(
+            vec![crashing_short, nested_stack(7, false)],
+            SymbolState::Loaded,
+        );
+        assert_eq!(
+            summary(&rule_set(NESTED).evaluate(&apart)),
+            [
+                ("LONG", Confidence::Confirmed, 7, vec![0, 1, 2, 3, 4], None),
+                ("SHORT", Confidence::Confirmed, 8, vec![1, 2, 3], None),
+            ]
+        );
+        // Overlapping patterns on one thread, neither inside the other.
+        let overlapping = r#"
+[[rule]]
+id = "INNER-HALF"
+title = "t"
+frames = ["ntdll!A", "mapi32!B", "mapi32!C"]
+
+[[rule]]
+id = "OUTER-HALF"
+title = "t"
+frames = ["mapi32!C", "emsmta!D", "emsmta!E"]
+"#;
+        let t = walked(thread(
+            9,
+            true,
+            &[
+                ("ntdll.dll", Some("A")),
+                ("MAPI32.dll", Some("B")),
+                ("MAPI32.dll", Some("C")),
+                ("EMSMTA.exe", Some("D")),
+                ("EMSMTA.exe", Some("E")),
+            ],
+        ));
+        assert_eq!(
+            summary(&rule_set(overlapping).evaluate(&dump(vec![t], SymbolState::Loaded))),
+            [
+                ("INNER-HALF", Confidence::Confirmed, 9, vec![0, 1, 2], None),
+                ("OUTER-HALF", Confidence::Confirmed, 9, vec![2, 3, 4], None),
+            ]
+        );
+    }
+
+    #[test]
+    fn rules_too_generic_to_trust_load_with_warnings_at_their_frames() {
+        let text = r#"[[rule]]
+id = "SHORT"
+title = "two frames"
+frames = ["mapi32!A", "emsmta!B"]
+
+[[rule]]
+id = "SYSTEM"
+title = "system modules only"
+frames = [
+    "NTDLL!RtlpFindAndCommitPages",
+    "ntdll.dll!RtlAllocateHeap",
+    "KERNEL32!HeapAlloc",
+    "msvcrt!malloc",
+]
+
+[[rule]]
+id = "BOTH"
+title = "both"
+frames = ["user32!A", "kernelbase!B"]
+
+[[rule]]
+id = "GOOD"
+title = "specific"
+frames = ["ntdll!RtlAllocateHeap", "ntdll!RtlpExtendHeap", "mapi32!LH_IntHeapAlloc"]
+"#;
+        let rules = parse_rules(text, Path::new("g.toml")).unwrap();
+        let warnings: Vec<(&str, Vec<String>)> = rules
+            .iter()
+            .map(|r| {
+                (
+                    r.rule.id.as_str(),
+                    r.warnings().iter().map(ToString::to_string).collect(),
+                )
+            })
+            .collect();
+        let short = "warning: rule SHORT is too generic to trust: 2 frame(s), fewer than 3; \
+                     a stack this short recurs in unrelated crashes";
+        let system = "warning: rule SYSTEM is too generic to trust: its frames are only in \
+                      system modules (ntdll, kernel32, msvcrt), which are on most stacks; add a \
+                      frame of the product's own code";
+        assert_eq!(
+            warnings,
+            [
+                ("SHORT", vec![format!("g.toml:4: {short}")]),
+                ("SYSTEM", vec![format!("g.toml:10: {system}")]),
+                (
+                    "BOTH",
+                    vec![
+                        "g.toml:19: warning: rule BOTH is too generic to trust: 2 frame(s), \
+                         fewer than 3; a stack this short recurs in unrelated crashes"
+                            .to_string(),
+                        "g.toml:19: warning: rule BOTH is too generic to trust: its frames are \
+                         only in system modules (user32, kernelbase), which are on most stacks; \
+                         add a frame of the product's own code"
+                            .to_string(),
+                    ]
+                ),
+                ("GOOD", vec![]),
+            ]
+        );
+        // The built-in pack is specific.
+        assert!(RuleSet::builtin()
+            .rules()
+            .iter()
+            .all(|r| r.warnings().is_empty()));
     }
 }

@@ -6,10 +6,20 @@ use toml::Spanned;
 use crate::data_file::name_glob;
 use crate::model::{Frame, NearMiss, Thread};
 
+/// Module-level evidence needs the thread to show at least this many distinct modules of
+/// the rule, in the rule's order: one module alone says little (many rules share ntdll).
+pub(crate) const MIN_EVIDENCE_MODULES: usize = 2;
+
+/// Module-level evidence needs at least this many unnamed frames that count as evidence:
+/// a single unnamed frame is never enough for a finding.
+pub(crate) const MIN_UNNAMED_FRAMES: usize = 2;
+
 /// One `MODULE!FUNCTION` entry.
 #[derive(Debug, Clone)]
 struct FrameMatcher {
     text: String,
+    /// The module part, lowercase and without extension: what tells modules apart.
+    module_key: String,
     module: GlobMatcher,
     function: GlobMatcher,
 }
@@ -20,8 +30,13 @@ impl FrameMatcher {
             .split_once('!')
             .filter(|(m, f)| !m.is_empty() && !f.is_empty())
             .ok_or_else(|| format!("{text:?} is not MODULE!FUNCTION"))?;
+        let lower = module.to_ascii_lowercase();
         Ok(FrameMatcher {
             text: text.to_string(),
+            module_key: lower
+                .rsplit_once('.')
+                .map_or(lower.as_str(), |(stem, _)| stem)
+                .to_string(),
             module: glob(module)?,
             function: glob(function)?,
         })
@@ -91,24 +106,44 @@ impl CompiledPattern {
         chain(&thread.frames, &self.frames, max_gap, anchor_top)
     }
 
-    /// Module-level evidence for a thread whose frames lack names: the thread passes
-    /// through the pattern's modules in order, starting at its innermost frame, and no
-    /// symbolized frame along the way contradicts the pattern.
-    pub(crate) fn module_match(&self, thread: &Thread, max_gap: usize) -> Option<Vec<usize>> {
+    /// Module-level evidence for a thread whose frames lack names, or `None`.
+    ///
+    /// The thread must pass through the pattern's module sequence in order, starting at its
+    /// innermost frame, each module within `max_gap` frames of the previous one; the
+    /// sequence must hold at least [`MIN_EVIDENCE_MODULES`] distinct modules; at least
+    /// [`MIN_UNNAMED_FRAMES`] frames along the way must be unnamed frames that
+    /// `unnamed_is_evidence` accepts; and no named frame along the way may contradict the
+    /// pattern. An unnamed frame it rejects (read from text, or in a module whose symbols
+    /// are loaded) is in none of the rule's modules here: it says nothing, so it only
+    /// counts against `max_gap`.
+    pub(crate) fn module_match(
+        &self,
+        thread: &Thread,
+        max_gap: usize,
+        unnamed_is_evidence: impl Fn(&Frame) -> bool,
+    ) -> Option<Vec<usize>> {
         let runs = self.module_runs();
+        let mut distinct: Vec<&str> = runs.iter().map(|run| run.module_key.as_str()).collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        if distinct.len() < MIN_EVIDENCE_MODULES {
+            return None;
+        }
         let frames = &thread.frames;
+        let shows = |run: &FrameMatcher, frame: &Frame| {
+            run.module_fits(frame) && (frame.function.is_some() || unnamed_is_evidence(frame))
+        };
         let mut matched = Vec::new();
         let mut next = 0;
         for (position, run) in runs.iter().enumerate() {
             let start = if position == 0 {
                 // The innermost frame must already be in the first module.
-                (frames.first().is_some_and(|f| run.module_fits(f))).then_some(0)?
+                (frames.first().is_some_and(|f| shows(run, f))).then_some(0)?
             } else {
-                (next..frames.len().min(next + max_gap + 1))
-                    .find(|&i| run.module_fits(&frames[i]))?
+                (next..frames.len().min(next + max_gap + 1)).find(|&i| shows(run, &frames[i]))?
             };
             let end = (start..frames.len())
-                .find(|&i| !run.module_fits(&frames[i]))
+                .find(|&i| !shows(run, &frames[i]))
                 .unwrap_or(frames.len());
             matched.extend(start..end);
             next = end;
@@ -117,23 +152,35 @@ impl CompiledPattern {
             let frame = &frames[i];
             frame.function.is_some() && !self.frames.iter().any(|m| m.fits(frame))
         });
-        let unnamed = matched.iter().any(|&i| frames[i].function.is_none());
-        (unnamed && !contradicted).then_some(matched)
+        let unnamed = matched
+            .iter()
+            .filter(|&&i| frames[i].function.is_none())
+            .count();
+        (unnamed >= MIN_UNNAMED_FRAMES && !contradicted).then_some(matched)
     }
 
     /// The pattern's entries with consecutive same-module entries collapsed.
     fn module_runs(&self) -> Vec<&FrameMatcher> {
         let mut runs: Vec<&FrameMatcher> = Vec::new();
         for matcher in &self.frames {
-            let module = matcher.text.split('!').next().unwrap_or("");
             let same = runs
                 .last()
-                .is_some_and(|last| last.text.split('!').next() == Some(module));
+                .is_some_and(|last| last.module_key == matcher.module_key);
             if !same {
                 runs.push(matcher);
             }
         }
         runs
+    }
+
+    /// How many entries the pattern has.
+    pub(crate) fn len(&self) -> usize {
+        self.frames.len()
+    }
+
+    /// Each entry's module part, lowercase and without extension, in pattern order.
+    pub(crate) fn module_keys(&self) -> impl Iterator<Item = &str> {
+        self.frames.iter().map(|m| m.module_key.as_str())
     }
 
     /// The longest in-order partial match over `threads` (ignoring gaps), if it found at

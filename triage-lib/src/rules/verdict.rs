@@ -1,6 +1,6 @@
 //! From a matched pattern to a finding: confidence, fix status from module versions, advice.
 
-use crate::model::{Confidence, Finding, FixStatus, Report, Thread};
+use crate::model::{Confidence, Finding, FixStatus, Frame, Report, SymbolState, Thread, Trust};
 
 use super::CompiledRule;
 
@@ -17,7 +17,9 @@ pub(crate) fn best_finding(rule: &CompiledRule, report: &Report) -> Option<Findi
             {
                 return Some((Confidence::Confirmed, thread, frames));
             }
-            let frames = rule.pattern.module_match(thread, spec.max_gap)?;
+            let frames = rule.pattern.module_match(thread, spec.max_gap, |frame| {
+                unnamed_is_evidence(report, frame)
+            })?;
             Some((Confidence::Probable, thread, frames))
         })
         .collect();
@@ -38,7 +40,67 @@ pub(crate) fn best_finding(rule: &CompiledRule, report: &Report) -> Option<Findi
         fix_installed,
         advice: advice(rule, confidence, fix_installed, report),
         fixed_in,
+        contained_in: None,
     })
+}
+
+/// Orders one report's findings by how much of the stack each explains (see
+/// [`super::RuleSet::evaluate`]) and marks each finding whose matched frames lie inside a
+/// higher-ranked one's on the same thread as contained in it. The first such container is
+/// never contained itself (its own container would contain this one too and rank higher),
+/// so `contained_in` always names a finding that stands on its own.
+pub(crate) fn rank(mut findings: Vec<Finding>, report: &Report) -> Vec<Finding> {
+    let on_crashing_thread = |finding: &Finding| {
+        report
+            .threads
+            .iter()
+            .any(|thread| thread.crashed && thread.thread_id == finding.thread_id)
+    };
+    // A stable sort: findings equal on every key keep the rules' load order.
+    findings.sort_by_key(|finding| {
+        (
+            std::cmp::Reverse(finding.matched_frames.len()),
+            std::cmp::Reverse(finding.confidence),
+            !on_crashing_thread(finding),
+        )
+    });
+    for inner in 1..findings.len() {
+        let container = findings[..inner]
+            .iter()
+            .find(|outer| contains(outer, &findings[inner]))
+            .map(|outer| outer.rule.clone());
+        findings[inner].contained_in = container;
+    }
+    findings
+}
+
+/// Whether `outer` matched every frame `inner` matched, on the same thread.
+fn contains(outer: &Finding, inner: &Finding) -> bool {
+    outer.thread_id == inner.thread_id
+        && inner
+            .matched_frames
+            .iter()
+            .all(|frame| outer.matched_frames.contains(frame))
+}
+
+/// Whether an unnamed frame is module-level evidence. It must have been walked: a frame
+/// read from text (`Trust::Text`) names a module only because someone wrote it down, often
+/// on a line cut short, so without a function it says nothing. And its module's symbols
+/// must not be loaded: an unnamed frame in a symbolized module lies outside every known
+/// function (a scanned stray address), not in a function whose name is missing. A module
+/// the report does not list (a front end that passes no module list) is not known to have
+/// symbols.
+fn unnamed_is_evidence(report: &Report, frame: &Frame) -> bool {
+    if frame.function.is_some() || frame.trust == Trust::Text {
+        return false;
+    }
+    let Some(name) = frame.module.as_deref() else {
+        return false;
+    };
+    !report
+        .modules
+        .iter()
+        .any(|m| m.name.eq_ignore_ascii_case(name) && m.symbols == SymbolState::Loaded)
 }
 
 /// The loaded version of `module` (matched by file name, with or without extension).
