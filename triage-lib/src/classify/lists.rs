@@ -13,6 +13,7 @@ use toml::Spanned;
 use super::signature::normalize_function;
 use crate::data_file::{name_glob, read_text, toml_files, Diagnostic, Source};
 use crate::model::Frame;
+use crate::module_name;
 
 /// The built-in list files, as `(name, TOML)`.
 const BUILTIN: &[(&str, &str)] = &[
@@ -62,9 +63,7 @@ impl FrameList {
             return false;
         };
         let function = normalize_function(function);
-        let stem = module
-            .rsplit_once('.')
-            .map_or(module.as_str(), |(stem, _)| stem);
+        let stem = module_name::stem(module);
         self.set.is_match(format!("{module}!{function}"))
             || self.set.is_match(format!("{stem}!{function}"))
     }

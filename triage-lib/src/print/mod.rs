@@ -12,6 +12,7 @@ pub use scan::{csv_record, summary_text, CSV_HEADER};
 pub use text::{text, verdict};
 
 use crate::model::{addr_text, Frame, Report};
+use crate::module_name;
 
 /// The stable JSON contract (documented in the README), pretty-printed.
 pub fn json(report: &Report) -> String {
@@ -32,7 +33,7 @@ pub enum ModuleStyle {
 pub fn frame_symbol(frame: &Frame, style: ModuleStyle) -> String {
     let module = frame.module.as_deref().map(|name| match style {
         ModuleStyle::FileName => name,
-        ModuleStyle::WinDbg => name.rsplit_once('.').map_or(name, |(stem, _)| stem),
+        ModuleStyle::WinDbg => module_name::stem(name),
     });
     match (module, &frame.function, &frame.offset, &frame.module_offset) {
         (Some(module), Some(function), Some(offset), _) => format!("{module}!{function}+{offset}"),

@@ -16,6 +16,7 @@ use toml::Spanned;
 
 use super::{Rule, ThreadScope};
 use crate::model::FixedIn;
+use crate::module_name;
 use crate::text::parse_stacks;
 
 /// Why an article could not become a rule.
@@ -209,14 +210,10 @@ fn fixed_version(article: &str, frames: &[String]) -> Option<FixedIn> {
             .collect();
     }
     let on_stack = |fixed: &&FixedIn| {
-        let stem = fixed
-            .module
-            .rsplit_once('.')
-            .map_or(&*fixed.module, |(s, _)| s);
         frames.iter().any(|f| {
             f.split('!')
                 .next()
-                .is_some_and(|module| module.eq_ignore_ascii_case(stem))
+                .is_some_and(|module| module_name::same_module(module, &fixed.module))
         })
     };
     // A version a rule cannot compare (a part too large for a number) is no version.

@@ -5,6 +5,7 @@ use toml::Spanned;
 
 use crate::data_file::name_glob;
 use crate::model::{Frame, NearMiss, Thread};
+use crate::module_name;
 
 /// Module-level evidence needs the thread to show at least this many distinct modules of
 /// the rule, in the rule's order: one module alone says little (many rules share ntdll).
@@ -30,13 +31,9 @@ impl FrameMatcher {
             .split_once('!')
             .filter(|(m, f)| !m.is_empty() && !f.is_empty())
             .ok_or_else(|| format!("{text:?} is not MODULE!FUNCTION"))?;
-        let lower = module.to_ascii_lowercase();
         Ok(FrameMatcher {
             text: text.to_string(),
-            module_key: lower
-                .rsplit_once('.')
-                .map_or(lower.as_str(), |(stem, _)| stem)
-                .to_string(),
+            module_key: module_name::stem(module).to_ascii_lowercase(),
             module: glob(module)?,
             function: glob(function)?,
         })
@@ -48,8 +45,7 @@ impl FrameMatcher {
             return frame.function.is_some();
         }
         frame.module.as_deref().is_some_and(|name| {
-            let stem = name.rsplit_once('.').map_or(name, |(stem, _)| stem);
-            self.module.is_match(name) || self.module.is_match(stem)
+            self.module.is_match(name) || self.module.is_match(module_name::stem(name))
         })
     }
 

@@ -1,6 +1,7 @@
 //! From a matched pattern to a finding: confidence, fix status from module versions, advice.
 
 use crate::model::{Confidence, Finding, FixStatus, Frame, Report, SymbolState, Thread, Trust};
+use crate::module_name;
 
 use super::CompiledRule;
 
@@ -100,20 +101,15 @@ fn unnamed_is_evidence(report: &Report, frame: &Frame) -> bool {
     !report
         .modules
         .iter()
-        .any(|m| m.name.eq_ignore_ascii_case(name) && m.symbols == SymbolState::Loaded)
+        .any(|m| module_name::same_module(&m.name, name) && m.symbols == SymbolState::Loaded)
 }
 
 /// The loaded version of `module` (matched by file name, with or without extension).
 fn installed_version(report: &Report, module: &str) -> Option<String> {
-    let stem = |name: &str| {
-        name.rsplit_once('.')
-            .map_or(name, |(stem, _)| stem)
-            .to_ascii_lowercase()
-    };
     report
         .modules
         .iter()
-        .find(|m| m.name.eq_ignore_ascii_case(module) || stem(&m.name) == stem(module))?
+        .find(|m| module_name::same_module(&m.name, module))?
         .version
         .clone()
 }
