@@ -258,20 +258,7 @@ fn groff_renders_every_man_page_without_warnings() {
     for path in pages {
         let args: Vec<&str> = path.iter().map(String::as_str).collect();
         let page = stdout(&triage(&[&["man"][..], &args].concat()));
-        let mut child = Command::new(&groff)
-            .args(["-man", "-Tutf8", "-ww", "-P-cbou"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(page.as_bytes())
-            .unwrap();
-        let output = child.wait_with_output().unwrap();
+        let output = common::run_with_stdin(&groff, &["-man", "-Tutf8", "-ww", "-P-cbou"], &page);
         let warnings = String::from_utf8_lossy(&output.stderr);
         assert!(
             output.status.success() && warnings.is_empty(),

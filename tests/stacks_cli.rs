@@ -1,7 +1,6 @@
 //! End-to-end tests of `triage stacks` and of KB import through the CLI.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::path::Path;
 
 use crate::common::{self, dump_json, dump_json_with, repo, triage};
 use serde_json::Value;
@@ -11,20 +10,8 @@ fn seed() -> std::path::PathBuf {
 }
 
 fn stacks_json(input: &str) -> (Value, std::process::Output) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_triage"))
-        .args(["stacks", "-", "--format", "json"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
+    let triage = Path::new(env!("CARGO_BIN_EXE_triage"));
+    let output = common::run_with_stdin(triage, &["stacks", "-", "--format", "json"], input);
     common::assert_no_panic(&output);
     let report = serde_json::from_slice(&output.stdout).unwrap();
     common::assert_valid_report(&report);

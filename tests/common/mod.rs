@@ -133,3 +133,23 @@ pub fn external_tool(name: &str, require_var: &str) -> Option<PathBuf> {
     }
     found
 }
+
+/// Runs `program` with `args`, writes `input` to its standard input and waits for it.
+pub fn run_with_stdin(program: &Path, args: &[&str], input: &str) -> Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = std::process::Command::new(program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
