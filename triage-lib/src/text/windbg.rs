@@ -552,6 +552,70 @@ mod tests {
         }
     }
 
+    /// Runs the reader over `text` as `parse_stacks` would, line by line.
+    fn read_all(text: &str) -> Vec<crate::model::Thread> {
+        let mut reader = Windbg::default();
+        let mut stacks = Collector::default();
+        for line in text.lines() {
+            if reader.read_parameters(line, &mut stacks) == Read::NotMine {
+                reader.read(line, &mut stacks);
+            }
+        }
+        reader.finish(&mut stacks);
+        stacks.finish_pasted()
+    }
+
+    #[test]
+    fn a_64_bit_row_split_over_two_lines_is_one_frame() {
+        let threads = read_all(
+            "ffffd001`528e3fb0 fffff802`cfbc2c33 : ffffc001`5b81f188 00000000`00000000\n\
+             ffffc001`5b81f1a0 ffffc001`5b81f1a0 : nt!KiExceptionDispatch+0xf\n\
+             ffffd001`528e4190 fffff801`63fb99c4 : fffff801`63fc8230 00000000`00000008 \
+             00000000`00000065 00000000`00000001 : nt!KiBreakpointTrap+0xf3\n",
+        );
+        let frames = &threads[0].frames;
+        assert_eq!(frames.len(), 2);
+        assert_eq!(frames[0].function.as_deref(), Some("KiExceptionDispatch"));
+        assert_eq!(frames[0].frame_base, Some(Addr(0xffff_d001_528e_3fb0)));
+        assert_eq!(frames[1].address, Some(Addr(0xffff_f802_cfbc_2c33)));
+    }
+
+    #[test]
+    fn a_name_cut_by_a_wrap_is_joined_and_prose_is_not() {
+        let threads = read_all(
+            "0012ff70 004053ec 00000001 00332a48 00332a98 app!SomeLong\n\
+             FunctionName+0x4f\n0012ffc0 7c816fd7 00000000 00000000 7ffdf000 app!Start+0x1\n\
+             Thanks\n",
+        );
+        let names: Vec<_> = threads[0]
+            .frames
+            .iter()
+            .map(|f| f.function.clone())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                Some("SomeLongFunctionName".to_string()),
+                Some("Start".to_string())
+            ]
+        );
+        assert_eq!(threads[0].frames[0].offset, Some(Addr(0x4f)));
+    }
+
+    #[test]
+    fn disassembly_and_labels_are_not_frames() {
+        let threads = read_all(
+            "0:000> u lark!uv_winsock_init+0x1a1\n\
+             lark!uv_winsock_init+0x1a1 [d:\\src\\winsock.c @ 64]:\n\
+             044c2b55 6a00            push    0\n\
+             fcd975fd 0f85b7000000    jne     nwlnknb!_NbiReceive+0xca (fcd976ba)\n\
+             MSHTML!Foo::Bar+0x46:\n\
+             dokan1!DiskDeviceControl+e62 [e:\\dokan\\device.c @ 390]\n\
+             fffff801`63fb4192 0fb709          movzx   ecx,word ptr [rcx]\n",
+        );
+        assert!(threads.is_empty(), "{threads:?}");
+    }
+
     #[test]
     fn thread_headers() {
         assert_eq!(
