@@ -2,9 +2,67 @@
 //! line-located diagnostics, `MODULE!FUNCTION` name globs, and "a file, or every `.toml`
 //! file in a directory".
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use globset::{Glob, GlobBuilder};
+
+/// A value read from a data file with the byte range it was written at, so that a
+/// diagnostic about it can name its line. This crate's own type, so the TOML reader behind
+/// it is not part of the API. Two values are equal when their values are, wherever written.
+#[derive(Debug, Clone, Default)]
+pub struct Located<T> {
+    value: T,
+    span: Range<usize>,
+}
+
+impl<T> Located<T> {
+    /// A value written at `span` (`0..0` for one made in code).
+    pub fn new(span: Range<usize>, value: T) -> Self {
+        Located { value, span }
+    }
+
+    /// The value.
+    pub fn get_ref(&self) -> &T {
+        &self.value
+    }
+
+    /// Where the value was written, in bytes from the start of its file.
+    pub fn span(&self) -> Range<usize> {
+        self.span.clone()
+    }
+
+    /// The value, without its place.
+    pub fn into_inner(self) -> T {
+        self.value
+    }
+}
+
+impl<T: PartialEq> PartialEq for Located<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.value == other.value
+    }
+}
+
+impl<T: Eq> Eq for Located<T> {}
+
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Located<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let spanned = toml::Spanned::<T>::deserialize(deserializer)?;
+        Ok(Located::new(spanned.span(), spanned.into_inner()))
+    }
+}
+
+impl<T: serde::Serialize> serde::Serialize for Located<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.value.serialize(serializer)
+    }
+}
+
+/// Data files failed to load; every problem found is listed.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+pub struct DataFileError(pub Vec<Diagnostic>);
 
 /// A problem in a data file, located by line.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -28,6 +28,7 @@ pub mod classify;
 mod data_file;
 mod dump;
 pub mod error;
+mod frame_glob;
 pub mod model;
 pub mod module_name;
 pub mod print;

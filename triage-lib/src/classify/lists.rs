@@ -6,14 +6,12 @@
 
 use std::path::Path;
 
-use globset::{GlobSet, GlobSetBuilder};
 use serde::Deserialize;
-use toml::Spanned;
 
-use super::signature::normalize_function;
-use crate::data_file::{name_glob, read_text, toml_files, Diagnostic, Source};
+use super::function_name::normalize_function;
+use crate::data_file::{read_text, toml_files, DataFileError, Diagnostic, Located, Source};
+use crate::frame_glob::FrameGlob;
 use crate::model::Frame;
-use crate::module_name;
 
 /// The built-in list files, as `(name, TOML)`.
 const BUILTIN: &[(&str, &str)] = &[
@@ -29,53 +27,48 @@ const BUILTIN: &[(&str, &str)] = &[
     ),
 ];
 
-/// List files failed to load; every problem found is listed.
-#[derive(Debug, thiserror::Error)]
-#[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
-pub struct ListError(pub Vec<Diagnostic>);
+/// List files failed to load: the data-file error every data file gives.
+pub type ListError = DataFileError;
 
 /// The on-disk shape of a list file.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ListFile {
     #[serde(default)]
-    skip: Vec<Spanned<String>>,
+    skip: Vec<Located<String>>,
     #[serde(default)]
-    prefix: Vec<Spanned<String>>,
+    prefix: Vec<Located<String>>,
     #[serde(default)]
-    sentinel: Vec<Spanned<String>>,
+    sentinel: Vec<Located<String>>,
     #[serde(default)]
-    allocator: Vec<Spanned<String>>,
+    allocator: Vec<Located<String>>,
 }
 
-/// One list: its globs as written, and compiled into one set.
+/// One list of frame globs.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct FrameList {
-    globs: Vec<String>,
-    set: GlobSet,
+    globs: Vec<FrameGlob>,
 }
 
 impl FrameList {
-    /// Whether a symbolized frame matches an entry. The module matches with or without its
-    /// extension (`ntdll!...` fits `ntdll.dll`); unsymbolized frames match nothing.
+    /// Whether a symbolized frame matches an entry, comparing its normalized function
+    /// (arguments and templates dropped); unsymbolized frames match nothing.
     pub(crate) fn matches(&self, frame: &Frame) -> bool {
-        let (Some(module), Some(function)) = (&frame.module, &frame.function) else {
+        let (Some(_), Some(function)) = (&frame.module, &frame.function) else {
             return false;
         };
         let function = normalize_function(function);
-        let stem = module_name::stem(module);
-        self.set.is_match(format!("{module}!{function}"))
-            || self.set.is_match(format!("{stem}!{function}"))
+        self.globs
+            .iter()
+            .any(|glob| glob.module_fits(frame) && glob.function_fits(&function))
     }
 
-    /// Adds checked entries and recompiles the set.
+    /// Adds entries that [`check`] accepted.
     fn extend(&mut self, globs: Vec<String>) {
-        self.globs.extend(globs);
-        let mut builder = GlobSetBuilder::new();
-        for text in &self.globs {
-            builder.add(name_glob(text).expect("entries are checked before they are added"));
-        }
-        self.set = builder.build().expect("checked globs always build a set");
+        let compiled = globs
+            .iter()
+            .map(|text| FrameGlob::parse(text).expect("entries are checked before they are added"));
+        self.globs.extend(compiled);
     }
 }
 
@@ -114,25 +107,25 @@ impl Lists {
     /// Nothing is added from a file with errors.
     pub(crate) fn load(&mut self, path: &Path) -> Result<(), ListError> {
         let mut problems = Vec::new();
-        for file in toml_files(path).map_err(|d| ListError(vec![d]))? {
+        for file in toml_files(path).map_err(|d| DataFileError(vec![d]))? {
             let added = read_text(&file)
-                .map_err(|d| ListError(vec![d]))
+                .map_err(|d| DataFileError(vec![d]))
                 .and_then(|text| self.add_text(&text, &file));
-            if let Err(ListError(mut found)) = added {
+            if let Err(DataFileError(mut found)) = added {
                 problems.append(&mut found);
             }
         }
         if problems.is_empty() {
             Ok(())
         } else {
-            Err(ListError(problems))
+            Err(DataFileError(problems))
         }
     }
 
     /// Parses list-file text and adds its entries; `file` only labels diagnostics.
     pub(crate) fn add_text(&mut self, text: &str, file: &Path) -> Result<(), ListError> {
         let source = Source { text, file };
-        let parsed: ListFile = source.parse().map_err(|d| ListError(vec![d]))?;
+        let parsed: ListFile = source.parse().map_err(|d| DataFileError(vec![d]))?;
         let entries = [
             parsed.skip,
             parsed.prefix,
@@ -149,10 +142,10 @@ impl Lists {
             })
             .collect();
         if !problems.is_empty() {
-            return Err(ListError(problems));
+            return Err(DataFileError(problems));
         }
         let [skip, prefix, sentinel, allocator]: [Vec<String>; 4] =
-            entries.map(|list| list.into_iter().map(Spanned::into_inner).collect());
+            entries.map(|list| list.into_iter().map(Located::into_inner).collect());
         self.skip.extend(skip);
         self.prefix.extend(prefix);
         self.sentinel.extend(sentinel);
@@ -161,12 +154,9 @@ impl Lists {
     }
 }
 
-/// An entry must be `MODULE!FUNCTION` with both parts non-empty and a valid glob.
+/// An entry must be a valid [`FrameGlob`].
 fn check(text: &str) -> Result<(), String> {
-    text.split_once('!')
-        .filter(|(module, function)| !module.is_empty() && !function.is_empty())
-        .ok_or_else(|| format!("{text:?} is not MODULE!FUNCTION"))?;
-    name_glob(text).map(drop)
+    FrameGlob::parse(text).map(drop)
 }
 
 #[cfg(test)]
@@ -213,13 +203,13 @@ mod tests {
     fn bad_entries_are_reported_by_line_and_nothing_is_added() {
         let mut lists = Lists::default();
         let text = "prefix = [\n  \"a!b\",\n  \"no-bang\",\n  \"x![z\",\n]\n";
-        let ListError(problems) = lists.add_text(text, Path::new("bad.toml")).unwrap_err();
+        let DataFileError(problems) = lists.add_text(text, Path::new("bad.toml")).unwrap_err();
         let lines: Vec<usize> = problems.iter().map(|p| p.line).collect();
         assert_eq!(lines, [3, 4]);
         assert!(problems[0].to_string().starts_with("bad.toml:3: "));
         assert!(!lists.prefix.matches(&frame("a", Some("b"))));
 
-        let ListError(unknown) = lists
+        let DataFileError(unknown) = lists
             .add_text("skip = []\nskp = [\"a!b\"]\n", Path::new("k.toml"))
             .unwrap_err();
         assert_eq!(unknown[0].line, 2, "{}", unknown[0]);

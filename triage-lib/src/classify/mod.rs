@@ -7,6 +7,7 @@
 //! users extend with [`Classifier::load`].
 
 mod class;
+mod function_name;
 mod lists;
 mod signature;
 

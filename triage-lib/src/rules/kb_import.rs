@@ -12,9 +12,9 @@
 use std::sync::LazyLock;
 
 use regex::Regex;
-use toml::Spanned;
 
 use super::{Rule, ThreadScope};
+use crate::data_file::Located;
 use crate::model::FixedIn;
 use crate::module_name;
 use crate::text::parse_stacks;
@@ -109,8 +109,8 @@ pub fn import_article(article: &str, fallback_id: Option<&str>) -> Result<Rule, 
     })
 }
 
-fn unspanned<T>(value: T) -> Spanned<T> {
-    Spanned::new(0..0, value)
+fn unspanned<T>(value: T) -> Located<T> {
+    Located::new(0..0, value)
 }
 
 /// The article patterns, compiled once.

@@ -3,7 +3,7 @@
 //! `triage rules check` prints them; they never stop a rule from loading.
 
 use super::pattern::CompiledPattern;
-use super::{Located, Rule};
+use super::Rule;
 use crate::data_file::name_glob;
 
 /// A rule needs at least this many frames: shorter stacks recur in unrelated crashes.
@@ -61,7 +61,7 @@ pub fn is_system_module(module: &str) -> bool {
 }
 
 /// Why `rule` is too generic to trust, each reason at the offset of its first frame.
-pub(super) fn warnings(rule: &Rule, pattern: &CompiledPattern) -> Located {
+pub(super) fn warnings(rule: &Rule, pattern: &CompiledPattern) -> super::Problems {
     let at = rule.frames.first().map_or(0, |frame| frame.span().start);
     let mut found = Vec::new();
     if pattern.len() < MIN_SPECIFIC_FRAMES {

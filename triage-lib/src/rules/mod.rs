@@ -11,13 +11,12 @@ mod verdict;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use toml::Spanned;
 
 use crate::data_file::{read_text, toml_files, Source};
 use crate::model::{Finding, FixedIn, NearMiss, Report};
 use pattern::CompiledPattern;
 
-pub use crate::data_file::Diagnostic;
+pub use crate::data_file::{DataFileError, Diagnostic, Located};
 
 pub use kb_import::{import_article, import_kb, KbImportError};
 pub use lint::{is_system_module, MIN_SPECIFIC_FRAMES, SYSTEM_MODULES};
@@ -40,7 +39,7 @@ pub struct Rule {
     #[serde(default)]
     pub product: String,
     /// The crashing stack, innermost first, as `MODULE!FUNCTION` case-insensitive globs.
-    pub frames: Vec<Spanned<String>>,
+    pub frames: Vec<Located<String>>,
     /// How many unmatched frames may sit between two matched ones.
     #[serde(default)]
     pub max_gap: usize,
@@ -52,7 +51,7 @@ pub struct Rule {
     pub threads: ThreadScope,
     /// Exception codes (e.g. `"0xc0000005"`) the crash must have; empty: any.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub exception_codes: Vec<Spanned<String>>,
+    pub exception_codes: Vec<Located<String>>,
     /// Why it happens.
     #[serde(default)]
     pub cause: String,
@@ -64,7 +63,7 @@ pub struct Rule {
     pub workaround: String,
     /// The module version that fixes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fixed_in: Option<Spanned<FixedIn>>,
+    pub fixed_in: Option<Located<FixedIn>>,
 }
 
 /// Which threads a rule searches.
@@ -87,10 +86,8 @@ pub struct RuleFile {
     pub rule: Vec<Rule>,
 }
 
-/// Rules failed to load; every problem found is listed.
-#[derive(Debug, thiserror::Error)]
-#[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
-pub struct RuleError(pub Vec<Diagnostic>);
+/// Rules failed to load: the data-file error every data file gives.
+pub type RuleError = DataFileError;
 
 /// A rule checked and ready to match.
 #[derive(Debug, Clone)]
@@ -125,18 +122,18 @@ impl RuleSet {
 
     /// Adds every rule of a `.toml` file, or of every `.toml` file in a directory (sorted).
     pub fn load(&mut self, path: &Path) -> Result<(), RuleError> {
-        let files = toml_files(path).map_err(|d| RuleError(vec![d]))?;
+        let files = toml_files(path).map_err(|d| DataFileError(vec![d]))?;
         let mut problems = Vec::new();
         for file in files {
             match read_rule_file(&file) {
                 Ok(rules) => self.extend(rules),
-                Err(RuleError(mut found)) => problems.append(&mut found),
+                Err(DataFileError(mut found)) => problems.append(&mut found),
             }
         }
         if problems.is_empty() {
             Ok(())
         } else {
-            Err(RuleError(problems))
+            Err(DataFileError(problems))
         }
     }
 
@@ -242,14 +239,14 @@ pub fn to_toml(rule: &Rule) -> String {
 
 /// Reads and checks one rule file.
 pub fn read_rule_file(file: &Path) -> Result<Vec<CompiledRule>, RuleError> {
-    let text = read_text(file).map_err(|d| RuleError(vec![d]))?;
+    let text = read_text(file).map_err(|d| DataFileError(vec![d]))?;
     parse_rules(&text, file)
 }
 
 /// Parses and checks rule-file text; `file` only labels diagnostics.
 pub fn parse_rules(text: &str, file: &Path) -> Result<Vec<CompiledRule>, RuleError> {
     let source = Source { text, file };
-    let parsed: RuleFile = source.parse().map_err(|d| RuleError(vec![d]))?;
+    let parsed: RuleFile = source.parse().map_err(|d| DataFileError(vec![d]))?;
     let mut problems = Vec::new();
     let mut compiled = Vec::new();
     for rule in parsed.rule {
@@ -277,15 +274,15 @@ pub fn parse_rules(text: &str, file: &Path) -> Result<Vec<CompiledRule>, RuleErr
     if problems.is_empty() {
         Ok(compiled)
     } else {
-        Err(RuleError(problems))
+        Err(DataFileError(problems))
     }
 }
 
 /// Problems found in a rule's values, each at a byte offset into the file.
-type Located = Vec<(usize, String)>;
+pub(crate) type Problems = Vec<(usize, String)>;
 
 /// Checks the values serde cannot: patterns, codes, versions.
-fn compile(rule: &Rule) -> Result<(CompiledPattern, Vec<u32>), Located> {
+fn compile(rule: &Rule) -> Result<(CompiledPattern, Vec<u32>), Problems> {
     let mut problems = Vec::new();
     if rule.id.trim().is_empty() {
         problems.push((0, "rule id is empty".to_string()));
@@ -398,7 +395,7 @@ version = "5.5.2652.85"
         assert_eq!(set.get("t1").unwrap().source, Path::new("inline"));
 
         let broken = "[[rule]]\nid = \"T2\"\ntitle = \"bad\"\nframes = [\"NTDLL\"]\n";
-        let RuleError(problems) = set.add_toml(broken, "inline").unwrap_err();
+        let DataFileError(problems) = set.add_toml(broken, "inline").unwrap_err();
         assert_eq!(
             problems[0].to_string(),
             "inline:4: \"NTDLL\" is not MODULE!FUNCTION"
@@ -710,13 +707,13 @@ frames = ["MAPI32!LH_IntHeapAlloc", "MAPI32!LH_ExtHeapAlloc", "MAPI32!MAPIAlloca
     fn check_reports_lines_of_bad_values() {
         let text =
             "[[rule]]\nid = \"X\"\ntitle = \"t\"\nframes = [\n  \"ntdll!A\",\n  \"no-bang\",\n]\n";
-        let RuleError(problems) = parse_rules(text, Path::new("bad.toml")).unwrap_err();
+        let DataFileError(problems) = parse_rules(text, Path::new("bad.toml")).unwrap_err();
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].line, 6);
         assert!(problems[0].to_string().starts_with("bad.toml:6: "));
 
         let unknown_key = "[[rule]]\nid = \"X\"\ntitle = \"t\"\nframes = [\"a!b\"]\nmax_gapp = 1\n";
-        let RuleError(problems) = parse_rules(unknown_key, Path::new("k.toml")).unwrap_err();
+        let DataFileError(problems) = parse_rules(unknown_key, Path::new("k.toml")).unwrap_err();
         assert_eq!(problems[0].line, 5, "{}", problems[0]);
     }
 

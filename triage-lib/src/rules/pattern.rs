@@ -1,11 +1,8 @@
 //! Frame patterns: ordered `MODULE!FUNCTION` globs matched against a thread's frames.
 
-use globset::GlobMatcher;
-use toml::Spanned;
-
-use crate::data_file::name_glob;
+use crate::data_file::Located;
+use crate::frame_glob::FrameGlob;
 use crate::model::{Frame, NearMiss, Thread};
-use crate::module_name;
 
 /// Module-level evidence needs the thread to show at least this many distinct modules of
 /// the rule, in the rule's order: one module alone says little (many rules share ntdll).
@@ -15,71 +12,23 @@ pub(crate) const MIN_EVIDENCE_MODULES: usize = 2;
 /// a single unnamed frame is never enough for a finding.
 pub(crate) const MIN_UNNAMED_FRAMES: usize = 2;
 
-/// One `MODULE!FUNCTION` entry.
-#[derive(Debug, Clone)]
-struct FrameMatcher {
-    text: String,
-    /// The module part, lowercase and without extension: what tells modules apart.
-    module_key: String,
-    module: GlobMatcher,
-    function: GlobMatcher,
-}
-
-impl FrameMatcher {
-    fn parse(text: &str) -> Result<FrameMatcher, String> {
-        let (module, function) = text
-            .split_once('!')
-            .filter(|(m, f)| !m.is_empty() && !f.is_empty())
-            .ok_or_else(|| format!("{text:?} is not MODULE!FUNCTION"))?;
-        Ok(FrameMatcher {
-            text: text.to_string(),
-            module_key: module_name::stem(module).to_ascii_lowercase(),
-            module: glob(module)?,
-            function: glob(function)?,
-        })
-    }
-
-    fn module_fits(&self, frame: &Frame) -> bool {
-        // `*!Method` also fits a managed frame, which names no module.
-        if frame.module.is_none() && self.text.starts_with("*!") {
-            return frame.function.is_some();
-        }
-        frame.module.as_deref().is_some_and(|name| {
-            self.module.is_match(name) || self.module.is_match(module_name::stem(name))
-        })
-    }
-
-    fn fits(&self, frame: &Frame) -> bool {
-        self.module_fits(frame)
-            && frame
-                .function
-                .as_deref()
-                .is_some_and(|function| self.function.is_match(function))
-    }
-}
-
-/// A compiled name glob.
-fn glob(text: &str) -> Result<GlobMatcher, String> {
-    name_glob(text).map(|g| g.compile_matcher())
-}
-
 /// A rule's frame list, compiled.
 #[derive(Debug, Clone)]
 pub(crate) struct CompiledPattern {
-    frames: Vec<FrameMatcher>,
+    frames: Vec<FrameGlob>,
 }
 
 impl CompiledPattern {
     /// Compiles every entry, collecting all errors with their byte offsets.
-    pub(crate) fn new(frames: &[Spanned<String>]) -> Result<Self, Vec<(usize, String)>> {
+    pub(crate) fn new(frames: &[Located<String>]) -> Result<Self, Vec<(usize, String)>> {
         if frames.is_empty() {
             return Err(vec![(0, "frames is empty".to_string())]);
         }
         let mut problems = Vec::new();
-        let compiled: Vec<FrameMatcher> = frames
+        let compiled: Vec<FrameGlob> = frames
             .iter()
             .filter_map(|entry| {
-                FrameMatcher::parse(entry.get_ref())
+                FrameGlob::parse(entry.get_ref())
                     .map_err(|message| problems.push((entry.span().start, message)))
                     .ok()
             })
@@ -119,14 +68,14 @@ impl CompiledPattern {
         unnamed_is_evidence: impl Fn(&Frame) -> bool,
     ) -> Option<Vec<usize>> {
         let runs = self.module_runs();
-        let mut distinct: Vec<&str> = runs.iter().map(|run| run.module_key.as_str()).collect();
+        let mut distinct: Vec<&str> = runs.iter().map(|run| run.module_key()).collect();
         distinct.sort_unstable();
         distinct.dedup();
         if distinct.len() < MIN_EVIDENCE_MODULES {
             return None;
         }
         let frames = &thread.frames;
-        let shows = |run: &FrameMatcher, frame: &Frame| {
+        let shows = |run: &FrameGlob, frame: &Frame| {
             run.module_fits(frame) && (frame.function.is_some() || unnamed_is_evidence(frame))
         };
         let mut matched = Vec::new();
@@ -156,12 +105,12 @@ impl CompiledPattern {
     }
 
     /// The pattern's entries with consecutive same-module entries collapsed.
-    fn module_runs(&self) -> Vec<&FrameMatcher> {
-        let mut runs: Vec<&FrameMatcher> = Vec::new();
+    fn module_runs(&self) -> Vec<&FrameGlob> {
+        let mut runs: Vec<&FrameGlob> = Vec::new();
         for matcher in &self.frames {
             let same = runs
                 .last()
-                .is_some_and(|last| last.module_key == matcher.module_key);
+                .is_some_and(|last| last.module_key() == matcher.module_key());
             if !same {
                 runs.push(matcher);
             }
@@ -176,7 +125,7 @@ impl CompiledPattern {
 
     /// Each entry's module part, lowercase and without extension, in pattern order.
     pub(crate) fn module_keys(&self) -> impl Iterator<Item = &str> {
-        self.frames.iter().map(|m| m.module_key.as_str())
+        self.frames.iter().map(|m| m.module_key())
     }
 
     /// The longest in-order partial match over `threads` (ignoring gaps), if it found at
@@ -204,7 +153,7 @@ impl CompiledPattern {
                     (None, Some(a)) => format!("before frame {a}"),
                     (None, None) => "anywhere".to_string(),
                 };
-                format!("missing {} {place}", self.frames[p].text)
+                format!("missing {} {place}", self.frames[p].text())
             })
             .collect();
         Some(NearMiss {
@@ -222,7 +171,7 @@ impl CompiledPattern {
 /// gap, so a hostile thread of many look-alike frames cannot blow up.
 fn chain(
     frames: &[Frame],
-    matchers: &[FrameMatcher],
+    matchers: &[FrameGlob],
     max_gap: usize,
     anchor_top: bool,
 ) -> Option<Vec<usize>> {
@@ -255,7 +204,7 @@ fn chain(
 }
 
 /// Longest in-order pairing of frames with pattern entries, as `(frame, entry)` pairs.
-fn longest_common(frames: &[Frame], matchers: &[FrameMatcher]) -> Vec<(usize, usize)> {
+fn longest_common(frames: &[Frame], matchers: &[FrameGlob]) -> Vec<(usize, usize)> {
     let (n, m) = (frames.len(), matchers.len());
     let mut table = vec![vec![0usize; m + 1]; n + 1];
     for i in (0..n).rev() {
