@@ -5,7 +5,8 @@ Usage: bench/scan.py [--count 2000] [--big-count 20000] [--stackwalk-sample 200]
 
 Builds the release binaries, generates a synthetic share with the corpus generator
 (symbol files padded to realistic 1-5 MB sizes), then measures on this machine, now:
-  * `triage scan` over the whole share (median of --runs runs, wall clock, all cores);
+  * `triage scan` over the whole share (median of --runs runs, wall clock, all cores),
+    with worker processes (the default) and with `--isolate thread`;
   * `minidump-stackwalk --json` once per file over a sample of the same files, two at a
     time (xargs -P <cores>), with the same symbols; its per-dump cost is constant, so the
     sample rate stands for the share;
@@ -99,6 +100,9 @@ def main():
                 "--format", "jsonl", "--output", out]
     triage_runs = [timed(scan_cmd) for _ in range(args.runs)]
     triage_wall = statistics.median(w for w, _ in triage_runs)
+    # What worker processes (the default) cost over threads, on the same share.
+    thread_runs = [timed(scan_cmd + ["--isolate", "thread"]) for _ in range(args.runs)]
+    thread_wall = statistics.median(w for w, _ in thread_runs)
     with open(out) as f:
         lines = sum(1 for _ in f)
     assert lines == len(files), (lines, len(files))
@@ -140,6 +144,8 @@ def main():
     print("|---|---|---|---|")
     print(f"| throughput, dumps/s ({len(files)} dumps; reference on {len(sample)}) | "
           f"{triage_rate:.1f} | {sw_rate:.1f} | {triage_rate / sw_rate:.1f}x |")
+    print(f"| throughput with --isolate thread, dumps/s | {len(files) / thread_wall:.1f} | | "
+          f"processes take {triage_wall / thread_wall:.2f}x the threads' time |")
     print(f"| peak RSS, scan of {len(files)} dumps | {small_rss:.0f} MiB | | |")
     print(f"| peak RSS, scan of {args.big_count} dumps ({big_wall:.0f} s) | {big_rss:.0f} MiB | | "
           f"{big_rss / small_rss:.2f}x of the {len(files)}-dump figure |")

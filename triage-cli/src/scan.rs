@@ -10,7 +10,10 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use triage::model::Report;
-use triage::scan::{completed_paths, scan, FrameDetail, ScanOptions, ScanProgress, Shard};
+use triage::scan::{
+    completed_paths, scan, workers, FrameDetail, Isolation, ScanOptions, ScanProgress, Shard,
+    WorkerCommand,
+};
 use triage::{print, Triage};
 
 use crate::Fatal;
@@ -45,7 +48,33 @@ pub struct ScanArgs {
     /// Frames kept in each JSON line.
     #[arg(long, value_enum, default_value_t = Frames::Crashing)]
     frames: Frames,
+    /// Where each dump is triaged: in worker processes (a dump that aborts, overflows its
+    /// stack or runs out of memory loses only itself, and one past --timeout is killed) or
+    /// on threads of this process.
+    #[arg(long, value_enum, default_value_t = Isolate::Process)]
+    isolate: Isolate,
+    /// Memory limit of each worker process in MiB (address space, setrlimit); a dump that
+    /// needs more becomes an `out_of_memory` row. Only with --isolate process.
+    #[arg(long, value_name = "MB")]
+    max_memory: Option<u64>,
 }
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Isolate {
+    /// Worker processes, replaced when they die.
+    Process,
+    /// Threads of this process (cheaper; an abort in a dependency ends the scan).
+    Thread,
+}
+
+/// Set in a worker's environment: the process serves dump paths on standard input
+/// instead of scanning (see `triage::scan::workers`).
+const WORKER_ENV: &str = "TRIAGE_SCAN_WORKER";
+
+/// Test hook, documented in tests/README.md: `KIND:NAME[,KIND:NAME...]` makes a worker
+/// abort, overflow its stack, allocate without bound or hang (`abort`, `stack_overflow`,
+/// `oom`, `hang`) when it is handed a dump whose file name contains NAME.
+const FAULT_ENV: &str = "TRIAGE_TEST_FAULT";
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum ScanFormat {
@@ -66,6 +95,9 @@ enum Frames {
 
 /// Runs the scan; `engine` carries symbols, rules and limits.
 pub fn run(args: ScanArgs, engine: Triage) -> Result<ExitCode, Fatal> {
+    if std::env::var_os(WORKER_ENV).is_some() {
+        return serve_as_worker(&args, &engine);
+    }
     if let Some(missing) = args.paths.iter().find(|path| !path.exists()) {
         return Err(Fatal(format!(
             "{}: no such file or directory",
@@ -95,6 +127,19 @@ pub fn run(args: ScanArgs, engine: Triage) -> Result<ExitCode, Fatal> {
     };
     if let Some(jobs) = args.jobs {
         options.jobs = jobs.max(1);
+    }
+    if args.isolate == Isolate::Process {
+        let program = std::env::current_exe()
+            .map_err(|e| Fatal(format!("cannot find this program to start workers: {e}")))?;
+        // A worker is this program with the same arguments, so its engine is this one's.
+        let arguments: Vec<_> = std::env::args_os().skip(1).collect();
+        options.isolation = Isolation::Processes(WorkerCommand::new(move || {
+            let mut command = std::process::Command::new(&program);
+            command.args(&arguments).env(WORKER_ENV, "1");
+            command
+        }));
+    } else if args.max_memory.is_some() {
+        return Err(Fatal("--max-memory needs --isolate process".into()));
     }
     let mut out: Box<dyn Write> = match &args.output {
         Some(path) if args.resume => {
@@ -162,6 +207,88 @@ pub fn run(args: ScanArgs, engine: Triage) -> Result<ExitCode, Fatal> {
             .map_err(|e| unwritable(path, e))?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The worker side of `--isolate process`: under the memory limit, triage each path read
+/// on standard input and answer with its report.
+fn serve_as_worker(args: &ScanArgs, engine: &Triage) -> Result<ExitCode, Fatal> {
+    if let Some(megabytes) = args.max_memory {
+        limit_memory(megabytes.saturating_mul(1 << 20))?;
+    }
+    let faults = std::env::var(FAULT_ENV).unwrap_or_default();
+    let stdin = std::io::stdin().lock();
+    let stdout = std::io::stdout().lock();
+    workers::serve(engine, stdin, stdout, |path| inject_fault(&faults, path))
+        .map_err(|e| Fatal(format!("worker: {e}")))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(unix)]
+fn limit_memory(bytes: u64) -> Result<(), Fatal> {
+    let limit = libc::rlimit {
+        rlim_cur: bytes as libc::rlim_t,
+        rlim_max: bytes as libc::rlim_t,
+    };
+    // SAFETY: setrlimit reads the struct it is given and changes only this process.
+    let status = unsafe { libc::setrlimit(libc::RLIMIT_AS, &limit) };
+    if status == 0 {
+        Ok(())
+    } else {
+        Err(Fatal(format!(
+            "--max-memory: setrlimit failed: {}",
+            std::io::Error::last_os_error()
+        )))
+    }
+}
+
+#[cfg(not(unix))]
+fn limit_memory(_bytes: u64) -> Result<(), Fatal> {
+    Err(Fatal(
+        "--max-memory is not supported on this platform".into(),
+    ))
+}
+
+/// The test hook of [`FAULT_ENV`].
+fn inject_fault(faults: &str, path: &Path) {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    for fault in faults.split(',') {
+        let Some((kind, needle)) = fault.split_once(':') else {
+            continue;
+        };
+        if needle.is_empty() || !name.contains(needle) {
+            continue;
+        }
+        match kind {
+            "abort" => std::process::abort(),
+            "stack_overflow" => {
+                std::hint::black_box(overflow_the_stack(std::hint::black_box(0)));
+            }
+            "oom" => {
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    hoard.push(vec![1u8; 64 << 20]);
+                    std::hint::black_box(&hoard);
+                }
+            }
+            "hang" => loop {
+                std::thread::sleep(Duration::from_secs(3600));
+            },
+            _ => {}
+        }
+    }
+}
+
+/// Recurses until the stack is gone; the Rust runtime then aborts the process. The depth
+/// check is never false in practice; it keeps the recursion a function that can return.
+fn overflow_the_stack(depth: u64) -> u64 {
+    let frame = std::hint::black_box([depth; 512]);
+    if depth == u64::MAX {
+        return frame[0];
+    }
+    overflow_the_stack(depth + 1) + frame[(depth % 512) as usize]
 }
 
 /// One CSV record, quoted as needed, with its line end.

@@ -45,6 +45,12 @@ pub enum TriageError {
     /// A dependency panicked while reading this input.
     #[error("internal panic while triaging: {0}")]
     Panic(String),
+    /// The worker process triaging this input died (abort, stack overflow, a signal).
+    #[error("{0}")]
+    WorkerCrashed(String),
+    /// The worker process triaging this input ran out of its memory limit.
+    #[error("out of memory: {0}")]
+    OutOfMemory(String),
 }
 
 impl TriageError {
@@ -64,6 +70,8 @@ impl TriageError {
             TriageError::ThreadLimit(_) => ErrorKind::ThreadLimit,
             TriageError::Timeout(_) => ErrorKind::Timeout,
             TriageError::Panic(_) => ErrorKind::Panic,
+            TriageError::WorkerCrashed(_) => ErrorKind::WorkerCrashed,
+            TriageError::OutOfMemory(_) => ErrorKind::OutOfMemory,
         }
     }
 

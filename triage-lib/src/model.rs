@@ -276,6 +276,10 @@ pub enum ErrorKind {
     Panic,
     /// A front end could not read part of a live target (the WinDbg extension).
     LiveTarget,
+    /// The scan's worker process died while triaging this input.
+    WorkerCrashed,
+    /// The scan's worker process ran out of its memory limit on this input.
+    OutOfMemory,
 }
 
 json_spelling!(ErrorKind {
@@ -293,6 +297,8 @@ json_spelling!(ErrorKind {
     Timeout => "timeout",
     Panic => "panic",
     LiveTarget => "live_target",
+    WorkerCrashed => "worker_crashed",
+    OutOfMemory => "out_of_memory",
 });
 
 /// The machine the dump was written on.

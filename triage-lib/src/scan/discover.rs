@@ -1,4 +1,5 @@
-//! Finding the dumps in a tree: every file that starts with `MDMP`, whatever its name.
+//! Finding the dumps in a tree: every file that starts with `MDMP`, whatever its name, and
+//! every file named `*.dmp` or `*.mdmp` (any case), whatever its bytes.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -85,14 +86,23 @@ fn dump_file(path: &Path, root: &Path) -> DumpFile {
     }
 }
 
+/// A file is a dump when it starts with `MDMP`, or when its name says it is one: a damaged
+/// `*.dmp` or `*.mdmp` gets its `not_a_minidump` row instead of vanishing from the scan.
 fn record(found: &Mutex<Discovery>, path: &Path, root: &Path) {
     match starts_with_signature(path) {
         Ok(true) => lock(found).dumps.push(dump_file(path, root)),
+        Ok(false) if named_as_dump(path) => lock(found).dumps.push(dump_file(path, root)),
         Ok(false) => lock(found).not_dumps += 1,
         Err(error) => lock(found)
             .unreadable
             .push((dump_file(path, root), error.to_string())),
     }
+}
+
+fn named_as_dump(path: &Path) -> bool {
+    path.extension()
+        .and_then(|ext| ext.to_str())
+        .is_some_and(|ext| ext.eq_ignore_ascii_case("dmp") || ext.eq_ignore_ascii_case("mdmp"))
 }
 
 fn starts_with_signature(path: &Path) -> std::io::Result<bool> {

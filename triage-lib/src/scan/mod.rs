@@ -1,17 +1,21 @@
 //! Bulk triage of a dump share: find dumps, triage them in parallel with per-dump
 //! isolation, and count the results.
 //!
-//! Each dump runs on its own thread under a deadline, inside the engine's panic guard, so
-//! a hostile or slow dump becomes an error row and the scan goes on. Symbol files are
-//! parsed once per scan: every worker shares the one [`Triage`].
+//! With [`Isolation::Processes`] each dump is triaged in a worker process ([`workers`]):
+//! a dependency that aborts or runs out of memory loses that one dump, as an error row,
+//! and a dump past its deadline is killed. With [`Isolation::Threads`] each dump runs on
+//! its own thread under a deadline, inside the engine's panic guard: cheaper, but an abort
+//! ends the scan and an overrun thread keeps running. Symbol files are parsed once per
+//! worker process, or once per scan with threads.
 
 mod discover;
 mod shard;
 mod summary;
+pub mod workers;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::{mpsc, Arc};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 use rayon::prelude::*;
@@ -19,6 +23,7 @@ use rayon::prelude::*;
 pub use discover::{discover, Discovery, DumpFile};
 pub use shard::Shard;
 pub use summary::{Bucket, RuleTally, Summary};
+pub use workers::WorkerCommand;
 
 use crate::model::Report;
 use crate::{error_report, Triage, TriageError};
@@ -35,6 +40,19 @@ pub enum FrameDetail {
     All,
 }
 
+/// Where each dump is triaged.
+#[derive(Debug, Clone, Default)]
+pub enum Isolation {
+    /// On a thread of this process, under a deadline and a panic guard.
+    #[default]
+    Threads,
+    /// In worker processes started by the command, one per job, replaced when they die.
+    Processes(WorkerCommand),
+}
+
+/// The default wall-clock limit per dump in a scan, in seconds.
+pub const DEFAULT_TIMEOUT_SECS: u64 = 60;
+
 /// How a scan runs.
 #[derive(Debug, Clone)]
 pub struct ScanOptions {
@@ -48,16 +66,19 @@ pub struct ScanOptions {
     pub frames: FrameDetail,
     /// Paths (as reports spell them) already triaged, e.g. by an interrupted run.
     pub done: HashSet<String>,
+    /// Threads or worker processes.
+    pub isolation: Isolation,
 }
 
 impl Default for ScanOptions {
     fn default() -> Self {
         ScanOptions {
             jobs: std::thread::available_parallelism().map_or(2, |n| n.get()),
-            timeout: Duration::from_secs(60),
+            timeout: Duration::from_secs(DEFAULT_TIMEOUT_SECS),
             shard: None,
             frames: FrameDetail::default(),
             done: HashSet::new(),
+            isolation: Isolation::default(),
         }
     }
 }
@@ -111,23 +132,21 @@ pub fn scan(
         dumps: inputs.len(),
     });
 
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(options.jobs.max(1))
-        .thread_name(|i| format!("triage-scan-{i}"))
-        .build()
-        .expect("a thread pool can be built");
     let (sender, reports) = mpsc::channel::<Report>();
+    let queue = Mutex::new(inputs.iter());
     std::thread::scope(|scope| {
-        scope.spawn(|| {
-            pool.install(|| {
-                inputs.par_iter().for_each_with(sender, |sender, input| {
-                    let mut report = input.triage(&triage, options.timeout);
-                    keep_frames(&mut report, options.frames);
-                    // The receiver lives until every sender is gone.
-                    let _ = sender.send(report);
-                });
-            });
-        });
+        match &options.isolation {
+            Isolation::Threads => {
+                scope.spawn(|| on_threads(&triage, &inputs, options, sender));
+            }
+            Isolation::Processes(command) => {
+                for _ in 0..options.jobs.max(1) {
+                    let (queue, sender) = (&queue, sender.clone());
+                    scope.spawn(move || in_a_worker(command, queue, options, &sender));
+                }
+                drop(sender);
+            }
+        }
         for report in reports {
             summary.add(&report);
             progress(ScanProgress::Triaged {
@@ -138,6 +157,71 @@ pub fn scan(
     });
     summary.finish();
     summary
+}
+
+/// Triages every input on a pool of threads.
+fn on_threads(
+    triage: &Arc<Triage>,
+    inputs: &[Input],
+    options: &ScanOptions,
+    sender: mpsc::Sender<Report>,
+) {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.jobs.max(1))
+        .thread_name(|i| format!("triage-scan-{i}"))
+        .build()
+        .expect("a thread pool can be built");
+    pool.install(|| {
+        inputs.par_iter().for_each_with(sender, |sender, input| {
+            let mut report = input.triage(triage, options.timeout);
+            keep_frames(&mut report, options.frames);
+            // The receiver lives until every sender is gone.
+            let _ = sender.send(report);
+        });
+    });
+}
+
+/// One job's loop with process isolation: takes inputs until none are left, each in this
+/// job's worker process, starting a new worker whenever the last one died or was killed.
+fn in_a_worker<'a>(
+    command: &WorkerCommand,
+    queue: &Mutex<std::slice::Iter<'a, Input>>,
+    options: &ScanOptions,
+    sender: &mpsc::Sender<Report>,
+) {
+    let mut worker: Option<workers::Worker> = None;
+    loop {
+        let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
+        let Some(input) = next else { break };
+        let mut report = match input {
+            Input::Dump(path) => {
+                if worker.is_none() {
+                    worker = workers::Worker::start(command).ok();
+                }
+                match worker.as_mut() {
+                    Some(running) => {
+                        let (report, alive) = running.triage(path, options.timeout);
+                        if !alive {
+                            worker = None;
+                        }
+                        report
+                    }
+                    None => {
+                        let why =
+                            TriageError::WorkerCrashed("the worker could not be started".into());
+                        let mut report = error_report(&why);
+                        report.path = input.name();
+                        report
+                    }
+                }
+            }
+            Input::Unreadable(..) => input.triage_unreadable(),
+        };
+        keep_frames(&mut report, options.frames);
+        if sender.send(report).is_err() {
+            break;
+        }
+    }
 }
 
 /// A unit of scan work.
@@ -157,15 +241,23 @@ impl Input {
     fn triage(&self, triage: &Arc<Triage>, timeout: Duration) -> Report {
         match self {
             Input::Dump(path) => triage_with_deadline(triage, path, timeout),
-            Input::Unreadable(path, why) => {
-                let mut report = error_report(&TriageError::Io {
-                    path: path.clone(),
-                    source: std::io::Error::other(why.clone()),
-                });
-                report.path = self.name();
-                report
-            }
+            Input::Unreadable(..) => self.triage_unreadable(),
         }
+    }
+
+    /// The error row of a file the walk could not read.
+    fn triage_unreadable(&self) -> Report {
+        let (Input::Dump(path) | Input::Unreadable(path, _)) = self;
+        let why = match self {
+            Input::Unreadable(_, why) => why.clone(),
+            Input::Dump(_) => String::new(),
+        };
+        let mut report = error_report(&TriageError::Io {
+            path: path.clone(),
+            source: std::io::Error::other(why),
+        });
+        report.path = self.name();
+        report
     }
 }
 
