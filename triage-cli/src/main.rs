@@ -96,16 +96,16 @@ struct Walking {
     no_cache: bool,
     /// Seconds a symbol server may take to connect, to answer and for each read of a
     /// download; a server that misses it is not asked again in this run.
-    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    #[arg(long, value_name = "SECS", default_value_t = triage::DEFAULT_SYMBOL_TIMEOUT.as_secs())]
     symbol_timeout: u64,
     /// Most frames kept per thread.
-    #[arg(long, default_value_t = triage::Limits::default().max_frames_per_thread)]
+    #[arg(long, default_value_t = triage::Limits::DEFAULT_MAX_FRAMES_PER_THREAD)]
     max_frames: usize,
     /// Most candidate frames the walker may examine per dump, over all threads.
-    #[arg(long, default_value_t = triage::Limits::default().max_walk_work)]
+    #[arg(long, default_value_t = triage::Limits::DEFAULT_MAX_WALK_WORK)]
     max_walk_work: usize,
     /// Most threads whose frames are reported (the crashing thread always is).
-    #[arg(long, default_value_t = triage::Limits::default().max_threads)]
+    #[arg(long, default_value_t = triage::Limits::DEFAULT_MAX_THREADS)]
     max_threads: usize,
 }
 

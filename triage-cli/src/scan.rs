@@ -40,7 +40,7 @@ pub struct ScanArgs {
     #[arg(long, value_name = "I/N")]
     shard: Option<Shard>,
     /// Seconds allowed per dump before it becomes a `timeout` error row.
-    #[arg(long, default_value_t = 60.0)]
+    #[arg(long, default_value_t = triage::scan::DEFAULT_TIMEOUT.as_secs_f64())]
     timeout: f64,
     /// Frames kept in each JSON line.
     #[arg(long, value_enum, default_value_t = Frames::Crashing)]

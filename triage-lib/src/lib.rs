@@ -57,6 +57,10 @@ use symbols::{
     SymbolSource, Symbols,
 };
 
+/// Default bound on connecting to a symbol server, waiting for its answer and each read of
+/// a download ([`TriageBuilder::symbol_server_timeout`], `triage --symbol-timeout`).
+pub const DEFAULT_SYMBOL_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// A configured triage engine. Build one with [`Triage::builder`] and reuse it: symbol
 /// files are parsed once and shared by every dump it triages.
 pub struct Triage {
@@ -122,7 +126,7 @@ impl TriageBuilder {
     }
 
     /// Bound on connecting to a symbol server, waiting for its answer and each read of a
-    /// download (default 30 s). A server that misses it is not asked again in this run.
+    /// download (default [`DEFAULT_SYMBOL_TIMEOUT`]). A server that misses it is not asked again in this run.
     pub fn symbol_server_timeout(mut self, timeout: Duration) -> Self {
         self.server.timeout = timeout;
         self

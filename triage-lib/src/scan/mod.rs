@@ -35,12 +35,15 @@ pub enum FrameDetail {
     All,
 }
 
+/// Default wall-clock limit per dump ([`ScanOptions::timeout`], `triage scan --timeout`).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// How a scan runs.
 #[derive(Debug, Clone)]
 pub struct ScanOptions {
     /// Worker threads.
     pub jobs: usize,
-    /// Wall-clock limit per dump.
+    /// Wall-clock limit per dump (default [`DEFAULT_TIMEOUT`]).
     pub timeout: Duration,
     /// Only this shard of the dumps.
     pub shard: Option<Shard>,
@@ -54,7 +57,7 @@ impl Default for ScanOptions {
     fn default() -> Self {
         ScanOptions {
             jobs: std::thread::available_parallelism().map_or(2, |n| n.get()),
-            timeout: Duration::from_secs(60),
+            timeout: DEFAULT_TIMEOUT,
             shard: None,
             frames: FrameDetail::default(),
             done: HashSet::new(),
