@@ -96,7 +96,7 @@ pub fn run(args: ScanArgs, engine: Triage) -> Result<ExitCode, Fatal> {
     if let Some(jobs) = args.jobs {
         options.jobs = jobs.max(1);
     }
-    let mut out: Box<dyn Write> = match &args.output {
+    let out: Box<dyn Write> = match &args.output {
         Some(path) if args.resume => {
             let (file, done) = open_for_resume(path)?;
             options.done = done;
@@ -105,11 +105,11 @@ pub fn run(args: ScanArgs, engine: Triage) -> Result<ExitCode, Fatal> {
         Some(path) => Box::new(File::create(path).map_err(|e| unwritable(path, e))?),
         None => Box::new(std::io::stdout().lock()),
     };
-    if args.format == ScanFormat::Csv {
-        let header = csv_line(print::CSV_HEADER).map_err(Fatal)?;
-        out.write_all(header.as_bytes())
-            .map_err(|e| Fatal(format!("cannot write the output: {e}")))?;
-    }
+    let mut sink = match args.format {
+        ScanFormat::Csv => Sink::Csv(print::CsvWriter::new(out).map_err(cannot_write)?),
+        ScanFormat::Jsonl => Sink::Jsonl(out),
+        ScanFormat::Summary => Sink::Summary(out),
+    };
     let bar = std::io::stderr().is_terminal().then(progress_bar);
     let mut kept_for_html: Vec<Report> = Vec::new();
     let mut known = 0u64;
@@ -120,24 +120,8 @@ pub fn run(args: ScanArgs, engine: Triage) -> Result<ExitCode, Fatal> {
         &options,
         |event| progress(bar.as_ref(), event, &mut known),
         |report| {
-            let line = match args.format {
-                ScanFormat::Jsonl => Some(
-                    serde_json::to_string(report)
-                        .map(|l| l + "\n")
-                        .map_err(|e| e.to_string()),
-                ),
-                ScanFormat::Csv => Some(csv_line(print::csv_record(report))),
-                ScanFormat::Summary => None,
-            };
-            if let Some(line) = line {
-                let written = line.and_then(|l| {
-                    out.write_all(l.as_bytes())
-                        .and_then(|_| out.flush())
-                        .map_err(|e| e.to_string())
-                });
-                if let Err(error) = written {
-                    write_error.get_or_insert(error);
-                }
+            if let Err(error) = sink.write(report) {
+                write_error.get_or_insert(error);
             }
             if args.html.is_some() {
                 kept_for_html.push(report.clone());
@@ -148,12 +132,12 @@ pub fn run(args: ScanArgs, engine: Triage) -> Result<ExitCode, Fatal> {
         bar.finish_and_clear();
     }
     if let Some(error) = write_error {
-        return Err(Fatal(format!("cannot write the output: {error}")));
+        return Err(cannot_write(error));
     }
+    let mut out = sink.into_inner().map_err(cannot_write)?;
     let text = print::summary_text(&summary);
     if args.format == ScanFormat::Summary {
-        out.write_all(text.as_bytes())
-            .map_err(|e| Fatal(format!("cannot write the output: {e}")))?;
+        out.write_all(text.as_bytes()).map_err(cannot_write)?;
     } else if std::io::stderr().is_terminal() {
         eprint!("{text}");
     }
@@ -164,12 +148,38 @@ pub fn run(args: ScanArgs, engine: Triage) -> Result<ExitCode, Fatal> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// One CSV record, quoted as needed, with its line end.
-fn csv_line<I: AsRef<[u8]>>(fields: impl IntoIterator<Item = I>) -> Result<String, String> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    writer.write_record(fields).map_err(|e| e.to_string())?;
-    let bytes = writer.into_inner().map_err(|e| e.to_string())?;
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+/// Where each report goes: a JSON line, a CSV line, or nowhere (the summary comes at the
+/// end).
+enum Sink {
+    Jsonl(Box<dyn Write>),
+    Csv(print::CsvWriter<Box<dyn Write>>),
+    Summary(Box<dyn Write>),
+}
+
+impl Sink {
+    /// Writes and flushes the report's line, if the format has one.
+    fn write(&mut self, report: &Report) -> std::io::Result<()> {
+        match self {
+            Sink::Jsonl(out) => {
+                let line = serde_json::to_string(report)? + "\n";
+                out.write_all(line.as_bytes())?;
+                out.flush()
+            }
+            Sink::Csv(csv) => csv.write(report),
+            Sink::Summary(_) => Ok(()),
+        }
+    }
+
+    fn into_inner(self) -> std::io::Result<Box<dyn Write>> {
+        match self {
+            Sink::Jsonl(out) | Sink::Summary(out) => Ok(out),
+            Sink::Csv(csv) => csv.into_inner(),
+        }
+    }
+}
+
+fn cannot_write(error: std::io::Error) -> Fatal {
+    Fatal(format!("cannot write the output: {error}"))
 }
 
 fn progress_bar() -> ProgressBar {

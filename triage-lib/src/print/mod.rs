@@ -8,7 +8,7 @@ mod text;
 
 pub use html::html;
 pub use kb::kb;
-pub use scan::{csv_record, summary_text, CSV_HEADER};
+pub use scan::{csv_record, summary_text, CsvWriter, CSV_HEADER};
 pub use text::{text, verdict};
 
 use crate::model::{addr_text, Frame, Report};
