@@ -5,10 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
-use triage::classify::Classifier;
 use triage::model::{Report, Status};
-use triage::rules::{import_article, read_rule_file, RuleSet};
-use triage::{print, Triage};
+use triage::rules::{import_article, read_rule_file};
+use triage::{print, Triage, TriageBuilder};
 
 mod scan;
 
@@ -96,16 +95,16 @@ struct Walking {
     no_cache: bool,
     /// Seconds a symbol server may take to connect, to answer and for each read of a
     /// download; a server that misses it is not asked again in this run.
-    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    #[arg(long, value_name = "SECS", default_value_t = triage::DEFAULT_SYMBOL_TIMEOUT.as_secs())]
     symbol_timeout: u64,
     /// Most frames kept per thread.
-    #[arg(long, default_value_t = triage::Limits::default().max_frames_per_thread)]
+    #[arg(long, default_value_t = triage::Limits::DEFAULT_MAX_FRAMES_PER_THREAD)]
     max_frames: usize,
     /// Most candidate frames the walker may examine per dump, over all threads.
-    #[arg(long, default_value_t = triage::Limits::default().max_walk_work)]
+    #[arg(long, default_value_t = triage::Limits::DEFAULT_MAX_WALK_WORK)]
     max_walk_work: usize,
     /// Most threads whose frames are reported (the crashing thread always is).
-    #[arg(long, default_value_t = triage::Limits::default().max_threads)]
+    #[arg(long, default_value_t = triage::Limits::DEFAULT_MAX_THREADS)]
     max_threads: usize,
 }
 
@@ -198,7 +197,7 @@ fn run(command: Command) -> Result<ExitCode, Fatal> {
             format,
         } => {
             let (name, text) = read_text_input(file.as_deref())?;
-            let triage = engine(&judging)?.build();
+            let triage = build(engine(&judging))?;
             Ok(emit(&triage.stacks(&name, &text), format))
         }
         Command::Scan {
@@ -266,9 +265,7 @@ fn dump_engine(walking: Walking, judging: &Judging) -> Result<Triage, Fatal> {
     let mut builder = walking
         .symbols
         .into_iter()
-        .fold(engine(judging)?, |builder, entry| {
-            builder.symbol_path(entry)
-        })
+        .fold(engine(judging), |builder, entry| builder.symbol_path(entry))
         .nt_symbol_path_from_env()
         .offline(walking.offline)
         .symbol_server_timeout(std::time::Duration::from_secs(walking.symbol_timeout))
@@ -280,7 +277,7 @@ fn dump_engine(walking: Walking, judging: &Judging) -> Result<Triage, Fatal> {
     if walking.no_cache {
         builder = builder.no_cache();
     }
-    let triage = builder.build();
+    let triage = build(builder)?;
     for entry in triage.unsupported_symbol_entries() {
         eprintln!("triage: ignoring symbol path entry {entry:?}: not understood, or no cache directory for its store");
     }
@@ -288,23 +285,21 @@ fn dump_engine(walking: Walking, judging: &Judging) -> Result<Triage, Fatal> {
 }
 
 /// A builder with the built-in rules and signature lists plus the user's, and `--explain`.
-fn engine(judging: &Judging) -> Result<triage::TriageBuilder, Fatal> {
-    let mut classifier = Classifier::builtin();
-    for path in &judging.signature_lists {
-        classifier.load(path).map_err(|e| Fatal(e.to_string()))?;
-    }
-    Ok(Triage::builder()
-        .rules(load_rules(&judging.rules)?)
-        .classifier(classifier)
-        .explain(judging.explain))
+fn engine(judging: &Judging) -> TriageBuilder {
+    Triage::builder()
+        .rule_files(&judging.rules)
+        .signature_lists(&judging.signature_lists)
+        .explain(judging.explain)
 }
 
-fn load_rules(paths: &[PathBuf]) -> Result<RuleSet, Fatal> {
-    let mut rules = RuleSet::builtin();
-    for path in paths {
-        rules.load(path).map_err(|e| Fatal(e.to_string()))?;
-    }
-    Ok(rules)
+/// The engine, or the problems of the rule and list files that did not load.
+fn build(builder: TriageBuilder) -> Result<Triage, Fatal> {
+    builder.try_build().map_err(|e| Fatal(e.to_string()))
+}
+
+/// An engine for `rules list` and `rules show`: the built-in rules plus `--rules`.
+fn rules_engine(paths: &[PathBuf]) -> Result<Triage, Fatal> {
+    build(Triage::builder().rule_files(paths))
 }
 
 fn read_text_input(file: Option<&Path>) -> Result<(String, String), Fatal> {
@@ -370,15 +365,16 @@ fn emit(report: &Report, format: Format) -> ExitCode {
 fn rules_command(action: RulesAction) -> Result<ExitCode, Fatal> {
     match action {
         RulesAction::List { rules } => {
-            for compiled in load_rules(&rules)?.rules() {
+            for compiled in rules_engine(&rules)?.rules().rules() {
                 let rule = &compiled.rule;
                 say(format!("{}\t{}\t{}", rule.id, rule.product, rule.title));
             }
             Ok(ExitCode::SUCCESS)
         }
         RulesAction::Show { id, rules } => {
-            let rules = load_rules(&rules)?;
-            let compiled = rules
+            let engine = rules_engine(&rules)?;
+            let compiled = engine
+                .rules()
                 .get(&id)
                 .ok_or_else(|| Fatal(format!("no rule {id:?}; see `triage rules list`")))?;
             say(format!("# from {}", compiled.source.display()));

@@ -43,7 +43,7 @@ pub struct ScanArgs {
     #[arg(long, value_name = "I/N")]
     shard: Option<Shard>,
     /// Seconds allowed per dump before it becomes a `timeout` error row.
-    #[arg(long, default_value_t = 60.0)]
+    #[arg(long, default_value_t = triage::scan::DEFAULT_TIMEOUT.as_secs_f64())]
     timeout: f64,
     /// Frames kept in each JSON line.
     #[arg(long, value_enum, default_value_t = Frames::Crashing)]
@@ -141,7 +141,7 @@ pub fn run(args: ScanArgs, engine: Triage) -> Result<ExitCode, Fatal> {
     } else if args.max_memory.is_some() {
         return Err(Fatal("--max-memory needs --isolate process".into()));
     }
-    let mut out: Box<dyn Write> = match &args.output {
+    let out: Box<dyn Write> = match &args.output {
         Some(path) if args.resume => {
             let (file, done) = open_for_resume(path)?;
             options.done = done;
@@ -150,11 +150,11 @@ pub fn run(args: ScanArgs, engine: Triage) -> Result<ExitCode, Fatal> {
         Some(path) => Box::new(File::create(path).map_err(|e| unwritable(path, e))?),
         None => Box::new(std::io::stdout().lock()),
     };
-    if args.format == ScanFormat::Csv {
-        let header = csv_line(print::CSV_HEADER).map_err(Fatal)?;
-        out.write_all(header.as_bytes())
-            .map_err(|e| Fatal(format!("cannot write the output: {e}")))?;
-    }
+    let mut sink = match args.format {
+        ScanFormat::Csv => Sink::Csv(print::CsvWriter::new(out).map_err(cannot_write)?),
+        ScanFormat::Jsonl => Sink::Jsonl(out),
+        ScanFormat::Summary => Sink::Summary(out),
+    };
     let bar = std::io::stderr().is_terminal().then(progress_bar);
     let mut kept_for_html: Vec<Report> = Vec::new();
     let mut known = 0u64;
@@ -165,24 +165,8 @@ pub fn run(args: ScanArgs, engine: Triage) -> Result<ExitCode, Fatal> {
         &options,
         |event| progress(bar.as_ref(), event, &mut known),
         |report| {
-            let line = match args.format {
-                ScanFormat::Jsonl => Some(
-                    serde_json::to_string(report)
-                        .map(|l| l + "\n")
-                        .map_err(|e| e.to_string()),
-                ),
-                ScanFormat::Csv => Some(csv_line(print::csv_record(report))),
-                ScanFormat::Summary => None,
-            };
-            if let Some(line) = line {
-                let written = line.and_then(|l| {
-                    out.write_all(l.as_bytes())
-                        .and_then(|_| out.flush())
-                        .map_err(|e| e.to_string())
-                });
-                if let Err(error) = written {
-                    write_error.get_or_insert(error);
-                }
+            if let Err(error) = sink.write(report) {
+                write_error.get_or_insert(error);
             }
             if args.html.is_some() {
                 kept_for_html.push(report.clone());
@@ -193,12 +177,12 @@ pub fn run(args: ScanArgs, engine: Triage) -> Result<ExitCode, Fatal> {
         bar.finish_and_clear();
     }
     if let Some(error) = write_error {
-        return Err(Fatal(format!("cannot write the output: {error}")));
+        return Err(cannot_write(error));
     }
+    let mut out = sink.into_inner().map_err(cannot_write)?;
     let text = print::summary_text(&summary);
     if args.format == ScanFormat::Summary {
-        out.write_all(text.as_bytes())
-            .map_err(|e| Fatal(format!("cannot write the output: {e}")))?;
+        out.write_all(text.as_bytes()).map_err(cannot_write)?;
     } else if std::io::stderr().is_terminal() {
         eprint!("{text}");
     }
@@ -281,6 +265,36 @@ fn inject_fault(faults: &str, path: &Path) {
     }
 }
 
+/// Where each report goes: a JSON line, a CSV line, or nowhere (the summary comes at the
+/// end).
+enum Sink {
+    Jsonl(Box<dyn Write>),
+    Csv(print::CsvWriter<Box<dyn Write>>),
+    Summary(Box<dyn Write>),
+}
+
+impl Sink {
+    /// Writes and flushes the report's line, if the format has one.
+    fn write(&mut self, report: &Report) -> std::io::Result<()> {
+        match self {
+            Sink::Jsonl(out) => {
+                let line = serde_json::to_string(report)? + "\n";
+                out.write_all(line.as_bytes())?;
+                out.flush()
+            }
+            Sink::Csv(csv) => csv.write(report),
+            Sink::Summary(_) => Ok(()),
+        }
+    }
+
+    fn into_inner(self) -> std::io::Result<Box<dyn Write>> {
+        match self {
+            Sink::Jsonl(out) | Sink::Summary(out) => Ok(out),
+            Sink::Csv(csv) => csv.into_inner(),
+        }
+    }
+}
+
 /// Recurses until the stack is gone; the Rust runtime then aborts the process. The depth
 /// check is never false in practice; it keeps the recursion a function that can return.
 fn overflow_the_stack(depth: u64) -> u64 {
@@ -291,12 +305,8 @@ fn overflow_the_stack(depth: u64) -> u64 {
     overflow_the_stack(depth + 1) + frame[(depth % 512) as usize]
 }
 
-/// One CSV record, quoted as needed, with its line end.
-fn csv_line<I: AsRef<[u8]>>(fields: impl IntoIterator<Item = I>) -> Result<String, String> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    writer.write_record(fields).map_err(|e| e.to_string())?;
-    let bytes = writer.into_inner().map_err(|e| e.to_string())?;
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+fn cannot_write(error: std::io::Error) -> Fatal {
+    Fatal(format!("cannot write the output: {error}"))
 }
 
 fn progress_bar() -> ProgressBar {

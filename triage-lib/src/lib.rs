@@ -58,6 +58,10 @@ use symbols::{
     SymbolSource, Symbols,
 };
 
+/// Default bound on connecting to a symbol server, waiting for its answer and each read of
+/// a download ([`TriageBuilder::symbol_server_timeout`], `triage --symbol-timeout`).
+pub const DEFAULT_SYMBOL_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// A configured triage engine. Build one with [`Triage::builder`] and reuse it: symbol
 /// files are parsed once and shared by every dump it triages.
 pub struct Triage {
@@ -69,7 +73,7 @@ pub struct Triage {
     unsupported_symbol_entries: Vec<String>,
 }
 
-/// Collects symbol locations and limits for a [`Triage`].
+/// Collects symbol locations, rules, signature lists and limits for a [`Triage`].
 #[derive(Debug)]
 pub struct TriageBuilder {
     symbol_entries: Vec<SymbolEntry>,
@@ -79,9 +83,19 @@ pub struct TriageBuilder {
     keep_conversions: bool,
     rules: RuleSet,
     classifier: Classifier,
+    /// Loaded into `rules` by [`TriageBuilder::try_build`].
+    rule_files: Vec<PathBuf>,
+    /// Loaded into `classifier` by [`TriageBuilder::try_build`].
+    signature_lists: Vec<PathBuf>,
     limits: Limits,
     explain: bool,
 }
+
+/// Rule files or signature lists given to a [`TriageBuilder`] did not load. Every problem
+/// found in every file is listed, located by file and line, one per line when displayed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+pub struct BuildError(pub Vec<rules::Diagnostic>);
 
 impl Default for TriageBuilder {
     fn default() -> Self {
@@ -92,6 +106,8 @@ impl Default for TriageBuilder {
             keep_conversions: true,
             rules: RuleSet::builtin(),
             classifier: Classifier::builtin(),
+            rule_files: Vec::new(),
+            signature_lists: Vec::new(),
             limits: Limits::default(),
             explain: false,
         }
@@ -123,7 +139,7 @@ impl TriageBuilder {
     }
 
     /// Bound on connecting to a symbol server, waiting for its answer and each read of a
-    /// download (default 30 s). A server that misses it is not asked again in this run.
+    /// download (default [`DEFAULT_SYMBOL_TIMEOUT`]). A server that misses it is not asked again in this run.
     pub fn symbol_server_timeout(mut self, timeout: Duration) -> Self {
         self.server.timeout = timeout;
         self
@@ -156,10 +172,30 @@ impl TriageBuilder {
         self
     }
 
+    /// Adds rule files, or directories of `.toml` rule files (`triage --rules`), loaded by
+    /// [`try_build`](TriageBuilder::try_build) in the order given after the rules (the
+    /// built-in pack, or those given to [`rules`](TriageBuilder::rules)); a rule with an
+    /// id already loaded replaces it.
+    pub fn rule_files<P: AsRef<Path>>(mut self, paths: impl IntoIterator<Item = P>) -> Self {
+        self.rule_files
+            .extend(paths.into_iter().map(|p| p.as_ref().to_path_buf()));
+        self
+    }
+
     /// Replaces the frame lists behind class, signature and blame (by default the
     /// built-in lists, [`Classifier::builtin`]).
     pub fn classifier(mut self, classifier: Classifier) -> Self {
         self.classifier = classifier;
+        self
+    }
+
+    /// Adds signature list files (skip, prefix, sentinel, allocator), or directories of
+    /// `.toml` list files (`triage --signature-lists`), loaded by
+    /// [`try_build`](TriageBuilder::try_build) into the classifier's lists (the built-in
+    /// ones, or those of [`classifier`](TriageBuilder::classifier)).
+    pub fn signature_lists<P: AsRef<Path>>(mut self, paths: impl IntoIterator<Item = P>) -> Self {
+        self.signature_lists
+            .extend(paths.into_iter().map(|p| p.as_ref().to_path_buf()));
         self
     }
 
@@ -176,7 +212,34 @@ impl TriageBuilder {
     }
 
     /// Builds the engine.
+    ///
+    /// # Panics
+    /// When a file given to [`rule_files`](TriageBuilder::rule_files) or
+    /// [`signature_lists`](TriageBuilder::signature_lists) does not load. Files named by a
+    /// user go through [`try_build`](TriageBuilder::try_build), which reports why.
     pub fn build(self) -> Triage {
+        self.try_build()
+            .unwrap_or_else(|error| panic!("data files of the triage engine: {error}"))
+    }
+
+    /// Loads the rule files and signature lists, then builds the engine; `Err` lists every
+    /// problem of every file that did not load (rule files first, then signature lists,
+    /// each in the order given).
+    pub fn try_build(mut self) -> Result<Triage, BuildError> {
+        let mut problems = Vec::new();
+        for path in &self.rule_files {
+            if let Err(error) = self.rules.load(path) {
+                problems.extend(error.0);
+            }
+        }
+        for path in &self.signature_lists {
+            if let Err(error) = self.classifier.load(path) {
+                problems.extend(error.0);
+            }
+        }
+        if !problems.is_empty() {
+            return Err(BuildError(problems));
+        }
         let cache_root = self.cache_root.or_else(default_cache_root);
         let settings = SearchSettings {
             server: self.server,
@@ -197,14 +260,14 @@ impl TriageBuilder {
         let cache = cache_root
             .filter(|_| self.keep_conversions)
             .map(SymbolCache::new);
-        Triage {
+        Ok(Triage {
             symbols: Symbols::new(sources, cache),
             rules: self.rules,
             classifier: self.classifier,
             explain: self.explain,
             limits: self.limits,
             unsupported_symbol_entries,
-        }
+        })
     }
 }
 
@@ -440,5 +503,66 @@ mod tests {
         assert_eq!(judged.findings[0].confidence, Confidence::Confirmed);
         assert_eq!(judged.findings[0].fix_installed, FixStatus::NotInstalled);
         assert!(judged.class.is_some());
+    }
+
+    #[test]
+    fn the_builder_loads_rule_files_and_signature_lists_after_the_builtin_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let rules = dir.path().join("site.toml");
+        std::fs::write(
+            &rules,
+            "[[rule]]\nid = \"SITE-1\"\ntitle = \"t\"\nframes = [\"a!b\", \"c!d\"]\n",
+        )
+        .unwrap();
+        let lists = dir.path().join("skip.toml");
+        std::fs::write(&lists, "skip = [\"mta!Inner\"]\n").unwrap();
+        let text = "ChildEBP RetAddr\n0012ff00 00401000 mta!Inner+0x10\n0012ff10 00401100 mta!Outer+0x20\n";
+        let plain = Triage::builder().build().stacks("-", text);
+        assert_eq!(
+            plain.signature.as_deref().map(|s| s.starts_with("Inner")),
+            Some(true)
+        );
+
+        let triage = Triage::builder()
+            .rule_files([&rules])
+            .signature_lists([&lists])
+            .try_build()
+            .unwrap();
+        let ids: Vec<&str> = triage
+            .rules()
+            .rules()
+            .iter()
+            .map(|r| r.rule.id.as_str())
+            .collect();
+        assert_eq!(ids, ["Q269588", "SITE-1"]);
+        let report = triage.stacks("-", text);
+        assert_eq!(
+            report.signature.as_deref().map(|s| s.starts_with("Outer")),
+            Some(true)
+        );
+    }
+
+    #[test]
+    fn try_build_lists_the_problems_of_every_file_that_did_not_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let rules = dir.path().join("bad.toml");
+        std::fs::write(
+            &rules,
+            "[[rule]]\nid = \"BAD\"\ntitle = \"bad\"\nframes = [\"NTDLL\"]\n",
+        )
+        .unwrap();
+        let lists = dir.path().join("lists.toml");
+        std::fs::write(&lists, "skip = [\"ok!fine\"]\nbogus = []\n").unwrap();
+        let missing = dir.path().join("missing.toml");
+        let error = Triage::builder()
+            .signature_lists([&lists])
+            .rule_files([&rules, &missing])
+            .try_build()
+            .err()
+            .expect("the files are bad");
+        let located: Vec<(PathBuf, usize)> =
+            error.0.iter().map(|d| (d.file.clone(), d.line)).collect();
+        assert_eq!(located, [(rules, 4), (missing, 0), (lists, 2)]);
+        assert_eq!(error.to_string().lines().count(), 3, "{error}");
     }
 }

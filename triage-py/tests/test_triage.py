@@ -26,18 +26,24 @@ def test_dump_confirms_q269588_without_its_fix():
     assert finding["fix_installed"] is False
 
 
-def test_dump_is_the_cli_json_report():
+def cli_json(*args):
+    """The report `triage ARGS... --format json` prints."""
     cli = Path(os.environ.get("TRIAGE_CLI", REPO / "target/debug/triage"))
     if not cli.exists():
         pytest.skip(f"no triage binary at {cli}; set TRIAGE_CLI")
     printed = subprocess.run(
-        [cli, "dump", EXAMPLE_DUMP, "--symbols", EXAMPLE_SYMBOLS, "--format", "json"],
+        [cli, *args, "--format", "json"],
         capture_output=True,
         check=True,
         env={**os.environ, "_NT_SYMBOL_PATH": ""},
     ).stdout
+    return json.loads(printed)
 
-    assert triage.dump(EXAMPLE_DUMP, symbols=[EXAMPLE_SYMBOLS]) == json.loads(printed)
+
+def test_dump_is_the_cli_json_report():
+    printed = cli_json("dump", EXAMPLE_DUMP, "--symbols", EXAMPLE_SYMBOLS)
+
+    assert triage.dump(EXAMPLE_DUMP, symbols=[EXAMPLE_SYMBOLS]) == printed
 
 
 def test_stacks_confirms_q269588_in_the_seed_article_without_versions():
@@ -85,3 +91,105 @@ def test_a_bad_rule_file_raises_value_error_naming_file_and_line(tmp_path):
 
     with pytest.raises(ValueError, match=r"bad\.toml:4: .* is not MODULE!FUNCTION"):
         triage.stacks("irrelevant", rules=[rule_file])
+
+
+# A site rule the seed article's stack almost matches: its middle frame is not there.
+NEAR_RULE = (
+    '[[rule]]\nid = "SITE-NEAR"\ntitle = "almost the MTA stack"\n'
+    'frames = ["MAPI32!MAPIAllocateBuffer", "EMSMTA!HrNotInTheStack", "EMSMTA!HrTrackWriteLogA"]\n'
+)
+
+
+def test_signature_lists_steer_the_signature(tmp_path):
+    lists = tmp_path / "skip.toml"
+    lists.write_text('skip = ["emsmta!HrStrAToStrW"]\n')
+
+    before = triage.dump(EXAMPLE_DUMP, symbols=[EXAMPLE_SYMBOLS])
+    after = triage.dump(EXAMPLE_DUMP, symbols=[EXAMPLE_SYMBOLS], signature_lists=[lists])
+
+    assert before["signature"].startswith("HrStrAToStrW")
+    assert after["signature"].startswith("HrTrackWriteLogA")
+    assert after["blame"]["function"] == "HrTrackWriteLogA"
+    assert after["class"] == before["class"]
+
+
+def test_explain_adds_near_misses_only_when_asked(tmp_path):
+    rule_file = tmp_path / "near.toml"
+    rule_file.write_text(NEAR_RULE)
+    text = SEED_ARTICLE.read_text()
+
+    plain = triage.stacks(text, rules=[rule_file])
+    explained = triage.stacks(text, rules=[rule_file], explain=True)
+
+    assert "near_misses" not in plain
+    [miss] = explained["near_misses"]
+    assert miss["rule"] == "SITE-NEAR"
+    assert (miss["matched"], miss["total"]) == (2, 3)
+    assert miss["missing"][0].startswith("missing EMSMTA!HrNotInTheStack")
+    assert [f["rule"] for f in explained["findings"]] == ["Q269588"]
+
+
+def test_lists_rules_and_explain_give_the_cli_json_report(tmp_path):
+    lists = tmp_path / "skip.toml"
+    lists.write_text('skip = ["emsmta!HrStrAToStrW"]\n')
+    rule_file = tmp_path / "near.toml"
+    rule_file.write_text(NEAR_RULE)
+    options = ["--signature-lists", lists, "--rules", rule_file, "--explain"]
+
+    printed_dump = cli_json("dump", EXAMPLE_DUMP, "--symbols", EXAMPLE_SYMBOLS, *options)
+    printed_stacks = cli_json("stacks", SEED_ARTICLE, *options)
+
+    assert printed_dump["near_misses"] and printed_stacks["near_misses"]
+    assert (
+        triage.dump(
+            EXAMPLE_DUMP,
+            symbols=[EXAMPLE_SYMBOLS],
+            rules=[rule_file],
+            signature_lists=[lists],
+            explain=True,
+        )
+        == printed_dump
+    )
+    assert (
+        triage.stacks(
+            SEED_ARTICLE.read_text(),
+            rules=[rule_file],
+            name=str(SEED_ARTICLE),
+            signature_lists=[lists],
+            explain=True,
+        )
+        == printed_stacks
+    )
+
+
+def test_a_bad_signature_list_raises_value_error_naming_file_and_line(tmp_path):
+    lists = tmp_path / "lists.toml"
+    lists.write_text('skip = ["ntdll!*"]\nskipp = ["typo!here"]\n')
+
+    with pytest.raises(ValueError, match=r"lists\.toml:2: unknown field `skipp`"):
+        triage.stacks("irrelevant", signature_lists=[lists])
+    with pytest.raises(ValueError, match=r"lists\.toml:2: unknown field `skipp`"):
+        triage.dump(EXAMPLE_DUMP, signature_lists=[lists])
+
+
+def test_every_bad_data_file_is_named_in_one_value_error(tmp_path):
+    rule_file = tmp_path / "bad.toml"
+    rule_file.write_text('[[rule]]\nid = "BAD"\ntitle = "bad"\nframes = ["NTDLL"]\n')
+    lists = tmp_path / "lists.toml"
+    lists.write_text('skipp = ["typo!here"]\n')
+
+    with pytest.raises(ValueError) as raised:
+        triage.stacks("irrelevant", rules=[rule_file], signature_lists=[lists])
+
+    lines = str(raised.value).splitlines()
+    assert [line.split(": ")[0].rsplit("/", 1)[-1] for line in lines] == [
+        "bad.toml:4",
+        "lists.toml:1",
+    ]
+
+
+def test_signature_lists_and_explain_are_keyword_only(tmp_path):
+    with pytest.raises(TypeError):
+        triage.stacks("irrelevant", [], "-", [])
+    with pytest.raises(TypeError):
+        triage.dump(tmp_path / "missing.dmp", [], [], [], True)

@@ -178,9 +178,9 @@ unsafe fn dump_file(client: &IDebugClient4) -> Option<PathBuf> {
     (len > 0).then(|| PathBuf::from(OsString::from_wide(&name[..len])))
 }
 
-/// Frames asked of the engine per thread, the library's default cap; a thread with more
-/// is marked `truncated`.
-const LIVE_MAX_FRAMES: usize = 1024;
+/// Frames asked of the engine per thread: the limit `triage --max-frames` sets for a dump
+/// (frames kept per thread), at its default; a thread with more is marked `truncated`.
+const LIVE_MAX_FRAMES: usize = triage::Limits::DEFAULT_MAX_FRAMES_PER_THREAD;
 
 /// What `report.path` says for a live target.
 const LIVE_PATH: &str = "live target";

@@ -1,6 +1,7 @@
 //! Scan outputs: CSV rows and the plain-text summary.
 
 use std::fmt::Write;
+use std::io;
 
 use crate::model::{FixStatus, Report};
 use crate::scan::Summary;
@@ -51,6 +52,35 @@ pub fn csv_record(report: &Report) -> [String; 7] {
     ]
 }
 
+/// Writes a scan's CSV (`triage scan --format csv`) to any [`io::Write`]: the header
+/// ([`CSV_HEADER`]) when created, then one record ([`csv_record`]) per report, quoted as
+/// needed. Each line is flushed to the output as it is written, so a reader following the
+/// file, or a scan cut short, sees whole lines only.
+pub struct CsvWriter<W: io::Write> {
+    writer: csv::Writer<W>,
+}
+
+impl<W: io::Write> CsvWriter<W> {
+    /// Writes the header line to `out`.
+    pub fn new(out: W) -> io::Result<CsvWriter<W>> {
+        let mut writer = csv::Writer::from_writer(out);
+        writer.write_record(CSV_HEADER)?;
+        writer.flush()?;
+        Ok(CsvWriter { writer })
+    }
+
+    /// Writes the line of one report.
+    pub fn write(&mut self, report: &Report) -> io::Result<()> {
+        self.writer.write_record(csv_record(report))?;
+        self.writer.flush()
+    }
+
+    /// The output back, everything written.
+    pub fn into_inner(self) -> io::Result<W> {
+        self.writer.into_inner().map_err(|e| e.into_error())
+    }
+}
+
 /// The summary for a terminal.
 pub fn summary_text(summary: &Summary) -> String {
     let mut out = String::new();
@@ -93,4 +123,31 @@ pub fn summary_text(summary: &Summary) -> String {
         let _ = writeln!(out, "  {count:>6}  {kind}");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ErrorInfo, ErrorKind, Status};
+
+    #[test]
+    fn csv_has_the_header_then_one_quoted_line_per_report() {
+        let mut plain = Report::default();
+        plain.path = "a.dmp".to_string();
+        plain.signature = Some("f | g".to_string());
+        let mut awkward = Report::default();
+        awkward.path = "dir, with \"quotes\"\\b.dmp".to_string();
+        awkward.status = Status::Error;
+        awkward.error = Some(ErrorInfo::new(ErrorKind::Io, "cannot\nread".to_string()));
+        let mut csv = CsvWriter::new(Vec::new()).unwrap();
+        csv.write(&plain).unwrap();
+        csv.write(&awkward).unwrap();
+        let text = String::from_utf8(csv.into_inner().unwrap()).unwrap();
+        assert_eq!(
+            text,
+            "path,status,crash_code,signature,findings,fix_installed,error\n\
+             a.dmp,ok,,f | g,,,\n\
+             \"dir, with \"\"quotes\"\"\\b.dmp\",error,,,,,\"io: cannot\nread\"\n"
+        );
+    }
 }

@@ -50,15 +50,15 @@ pub enum Isolation {
     Processes(WorkerCommand),
 }
 
-/// The default wall-clock limit per dump in a scan, in seconds.
-pub const DEFAULT_TIMEOUT_SECS: u64 = 60;
+/// Default wall-clock limit per dump ([`ScanOptions::timeout`], `triage scan --timeout`).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// How a scan runs.
 #[derive(Debug, Clone)]
 pub struct ScanOptions {
     /// Worker threads.
     pub jobs: usize,
-    /// Wall-clock limit per dump.
+    /// Wall-clock limit per dump (default [`DEFAULT_TIMEOUT`]).
     pub timeout: Duration,
     /// Only this shard of the dumps.
     pub shard: Option<Shard>,
@@ -74,7 +74,7 @@ impl Default for ScanOptions {
     fn default() -> Self {
         ScanOptions {
             jobs: std::thread::available_parallelism().map_or(2, |n| n.get()),
-            timeout: Duration::from_secs(DEFAULT_TIMEOUT_SECS),
+            timeout: DEFAULT_TIMEOUT,
             shard: None,
             frames: FrameDetail::default(),
             done: HashSet::new(),

@@ -29,7 +29,7 @@ impl Default for ServerSettings {
     fn default() -> Self {
         ServerSettings {
             offline: false,
-            timeout: Duration::from_secs(30),
+            timeout: crate::DEFAULT_SYMBOL_TIMEOUT,
         }
     }
 }

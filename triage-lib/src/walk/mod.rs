@@ -25,12 +25,22 @@ pub struct Limits {
     pub max_threads: usize,
 }
 
+impl Limits {
+    /// Default of [`Limits::max_frames_per_thread`] (`triage --max-frames`). The WinDbg
+    /// extension asks the engine for as many frames of a live thread.
+    pub const DEFAULT_MAX_FRAMES_PER_THREAD: usize = 1024;
+    /// Default of [`Limits::max_walk_work`] (`triage --max-walk-work`).
+    pub const DEFAULT_MAX_WALK_WORK: usize = 200_000;
+    /// Default of [`Limits::max_threads`] (`triage --max-threads`).
+    pub const DEFAULT_MAX_THREADS: usize = 4096;
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_frames_per_thread: 1024,
-            max_walk_work: 200_000,
-            max_threads: 4096,
+            max_frames_per_thread: Limits::DEFAULT_MAX_FRAMES_PER_THREAD,
+            max_walk_work: Limits::DEFAULT_MAX_WALK_WORK,
+            max_threads: Limits::DEFAULT_MAX_THREADS,
         }
     }
 }
