@@ -9,7 +9,7 @@ mod text;
 pub use html::html;
 pub use kb::kb;
 pub use scan::{csv_record, summary_text, CSV_HEADER};
-pub use text::{text, verdict};
+pub use text::{exploitability_line, text, verdict};
 
 use crate::model::{addr_text, Frame, Report};
 use crate::module_name;

@@ -78,6 +78,13 @@ pub fn summary_text(summary: &Summary) -> String {
             tally.dumps, tally.fix_missing, tally.fix_installed, tally.fix_unknown, tally.probable, tally.title
         );
     }
+    out.push_str("\nexploitability (Breakpad's rating):\n");
+    if summary.exploitability.is_empty() {
+        out.push_str("  no crashes\n");
+    }
+    for (rating, count) in &summary.exploitability {
+        let _ = writeln!(out, "  {count:>6}  {rating}");
+    }
     out.push_str("\ntop unknown crashes:\n");
     if summary.unknown_buckets.is_empty() {
         out.push_str("  none\n");
@@ -93,4 +100,47 @@ pub fn summary_text(summary: &Summary) -> String {
         let _ = writeln!(out, "  {count:>6}  {kind}");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Crash, Exploitability, Rating};
+
+    fn crashed(rating: Rating) -> Report {
+        Report {
+            crash: Some(Crash::default()),
+            exploitability: Some(Exploitability {
+                rating,
+                ..Exploitability::default()
+            }),
+            ..Report::default()
+        }
+    }
+
+    #[test]
+    fn the_summary_counts_dumps_by_exploitability_most_serious_first() {
+        let mut summary = Summary::default();
+        for rating in [
+            Rating::None,
+            Rating::High,
+            Rating::High,
+            Rating::Interesting,
+        ] {
+            summary.add(&crashed(rating));
+        }
+        summary.add(&Report::default());
+        summary.finish();
+        let text = summary_text(&summary);
+        let section = text
+            .split("exploitability (Breakpad's rating):\n")
+            .nth(1)
+            .unwrap();
+        let lines: Vec<&str> = section.lines().take(3).collect();
+        assert_eq!(
+            lines,
+            ["       2  high", "       1  interesting", "       1  none"]
+        );
+        assert!(summary_text(&Summary::default()).contains("rating):\n  no crashes\n"));
+    }
 }

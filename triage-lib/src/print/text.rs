@@ -82,6 +82,9 @@ pub fn text(report: &Report) -> String {
         }
         None => out.push_str("  crash: none recorded\n"),
     }
+    if let Some(line) = exploitability_line(report) {
+        let _ = writeln!(out, "  {line}");
+    }
     if let Some(class) = report.class {
         let signature = report.signature.as_deref().unwrap_or("none");
         let _ = writeln!(out, "  class: {class}  signature: {signature}");
@@ -127,6 +130,16 @@ pub fn text(report: &Report) -> String {
     out
 }
 
+/// `exploitability: high (write to wild address 0x41414141 through [ebx])`, for reports
+/// with a crash.
+pub fn exploitability_line(report: &Report) -> Option<String> {
+    let rated = report.exploitability.as_ref()?;
+    Some(format!(
+        "exploitability: {} ({})",
+        rated.rating, rated.reason
+    ))
+}
+
 fn write_thread(out: &mut String, thread: &Thread) {
     let state = if thread.crashed { " (crashed)" } else { "" };
     let name = thread
@@ -147,5 +160,36 @@ fn write_thread(out: &mut String, thread: &Thread) {
     }
     if thread.truncated {
         out.push_str("       ... more frames cut at the frame limit\n");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Crash, Exploitability, Rating};
+
+    #[test]
+    fn a_crash_gets_one_exploitability_line_and_text_stacks_none() {
+        let mut report = Report {
+            crash: Some(Crash::default()),
+            exploitability: Some(Exploitability {
+                rating: Rating::High,
+                reason: "write to wild address 0x41414141 through [ebx]".to_string(),
+                ..Exploitability::default()
+            }),
+            ..Report::default()
+        };
+        let printed = text(&report);
+        let lines: Vec<&str> = printed
+            .lines()
+            .filter(|line| line.contains("exploitability"))
+            .collect();
+        assert_eq!(
+            lines,
+            ["  exploitability: high (write to wild address 0x41414141 through [ebx])"]
+        );
+        report.crash = None;
+        report.exploitability = None;
+        assert!(!text(&report).contains("exploitability"));
     }
 }
