@@ -160,6 +160,24 @@ fn shared_dumps_have_no_finding_and_print_their_stacks() {
     }
 }
 
+/// A walked dump carries the exception record and memory, so the command prints Breakpad's
+/// rating; LLDB's own frames are a text stack, with no crash to rate.
+#[test]
+fn walk_prints_the_exploitability_line() {
+    let dump = shared("breakpad/src/processor/testdata/ascii_write_av.dmp");
+    let Some(walked) = run(Some(&dump), &["triage --walk"]) else {
+        return;
+    };
+    assert_prints(
+        &walked,
+        &["exploitability: high (write to wild address 0x41414141 through [eax]"],
+    );
+    let Some(frames) = run(Some(&dump), &["triage"]) else {
+        return;
+    };
+    assert!(!frames.contains("exploitability:"), "{frames}");
+}
+
 /// Names LLDB finds (here from the PDB beside the dump) reach the rules and the printout.
 #[test]
 fn lldb_symbols_name_the_frames() {

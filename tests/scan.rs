@@ -192,7 +192,7 @@ fn csv_has_a_header_and_a_row_per_dump() {
     let mut rows = csv.lines();
     assert_eq!(
         rows.next(),
-        Some("path,status,crash_code,signature,findings,fix_installed,error")
+        Some("path,status,crash_code,signature,findings,fix_installed,error,exploitability")
     );
     let q = rows
         .clone()

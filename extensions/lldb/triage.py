@@ -154,7 +154,8 @@ def source(frame):
 
 
 def format_report(report, process):
-    """Findings first, then every thread in LLDB's `bt all` style."""
+    """Findings and the exploitability rating first, then every thread in LLDB's `bt all`
+    style."""
     lines = []
     for finding in report.get("findings", []):
         fix = {True: "installed", False: "not installed",
@@ -167,6 +168,10 @@ def format_report(report, process):
                   f"  advice: {finding['advice']}"]
     if not report.get("findings"):
         lines.append("known issues: none")
+    rated = report.get("exploitability")
+    if rated:
+        # Only a walked dump has it: LLDB's frames come with no exception record or memory.
+        lines.append(f"exploitability: {rated['rating']} ({rated['reason']})")
     if report.get("status") == "partial":
         lines.append(f"warning: the dump was read only in part: {report['error']['message']}")
     lines.append("")

@@ -80,7 +80,7 @@ const FAULT_ENV: &str = "TRIAGE_TEST_FAULT";
 enum ScanFormat {
     /// One JSON report per line, as `triage dump --format json` prints it.
     Jsonl,
-    /// path, status, crash code, signature, findings, fix_installed, error.
+    /// path, status, crash code, signature, findings, fix_installed, error, exploitability.
     Csv,
     /// Counts by rule, top unknown crashes, errors by kind.
     Summary,

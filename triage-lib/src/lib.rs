@@ -28,6 +28,7 @@ pub mod classify;
 mod data_file;
 mod dump;
 pub mod error;
+mod exploit;
 mod frame_glob;
 pub mod model;
 pub mod module_name;
@@ -397,6 +398,11 @@ impl Triage {
             ..Report::default()
         };
         self.judge(&mut report);
+        report.exploitability = report.crash.as_ref().and_then(|crash| {
+            let facts = dump.fault_facts()?;
+            let frames = report.crashing_thread().map_or(&[][..], |t| &t.frames);
+            Some(exploit::assess(&facts, crash.access(), frames))
+        });
         report
     }
 

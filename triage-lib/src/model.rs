@@ -153,6 +153,10 @@ pub struct Report {
     pub system: Option<System>,
     /// The exception that ended the process, if any.
     pub crash: Option<Crash>,
+    /// How likely the crash is to be exploitable, rated as Breakpad's processor rates it;
+    /// present whenever `crash` is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exploitability: Option<Exploitability>,
     /// Loaded modules, in the order the dump lists them.
     pub modules: Vec<Module>,
     /// Every thread, each with its frames innermost first.
@@ -194,6 +198,7 @@ impl Default for Report {
             error: None,
             system: None,
             crash: None,
+            exploitability: None,
             modules: Vec::new(),
             threads: Vec::new(),
             findings: Vec::new(),
@@ -368,6 +373,88 @@ impl Crash {
             .unwrap_or("EXCEPTION_ACCESS_VIOLATION")
     }
 }
+
+/// How exploitable a crash looks, and what the fault was: the access, the kind of address and
+/// the faulting instruction, decoded from the dump's memory.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Exploitability {
+    /// The rating, as Breakpad's processor gives it for Windows and Linux dumps.
+    pub rating: Rating,
+    /// Why, in one line.
+    pub reason: String,
+    /// What the faulting access did, when the exception record or the instruction tells.
+    pub access: Option<Access>,
+    /// Where the faulting address points.
+    pub address_kind: AddressKind,
+    /// The faulting instruction in Intel syntax, e.g. `mov dword ptr [eax+8],ecx`; `null`
+    /// when the dump did not save the code or the CPU is not x86 or x64.
+    pub instruction: Option<String>,
+}
+
+/// Breakpad's exploitability ratings, most serious first.
+#[derive(
+    Debug, Clone, Copy, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Rating {
+    /// Likely exploitable.
+    High,
+    /// Possibly exploitable.
+    Medium,
+    /// Unlikely to be exploitable.
+    Low,
+    /// Not rated exploitable, but not benign either.
+    Interesting,
+    /// Benign: a NULL dereference, a benign signal, stack exhaustion.
+    None,
+    /// Not rated: no rules for this platform, or the dump lacks what the rules need.
+    #[default]
+    Unknown,
+}
+
+json_spelling!(Rating {
+    High => "high",
+    Medium => "medium",
+    Low => "low",
+    Interesting => "interesting",
+    None => "none",
+    Unknown => "unknown",
+});
+
+/// Where a faulting address points.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AddressKind {
+    /// Exactly 0.
+    Null,
+    /// Inside the first 64 KiB, which neither Windows nor Linux maps: NULL plus an offset.
+    NearNull,
+    /// Mapped by nothing the dump knows of (no module, stack or heap).
+    Wild,
+    /// A thread's stack.
+    Stack,
+    /// Heap or other private, anonymous memory.
+    Heap,
+    /// Inside a loaded module's image.
+    Module,
+    /// An x64 address whose upper 16 bits are not a copy of bit 47; the CPU faults on any use.
+    NonCanonical,
+    /// The dump does not say.
+    #[default]
+    Unknown,
+}
+
+json_spelling!(AddressKind {
+    Null => "null",
+    NearNull => "near_null",
+    Wild => "wild",
+    Stack => "stack",
+    Heap => "heap",
+    Module => "module",
+    NonCanonical => "non_canonical",
+    Unknown => "unknown",
+});
 
 /// One loaded module.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
@@ -785,6 +872,18 @@ mod tests {
             SymbolState::Corrupt.as_str()
         );
         assert_eq!(serde_text(Access::Execute), Access::Execute.as_str());
+        assert_eq!(
+            serde_text(Rating::Interesting),
+            Rating::Interesting.as_str()
+        );
+        assert_eq!(
+            serde_text(AddressKind::NonCanonical),
+            AddressKind::NonCanonical.as_str()
+        );
+        assert_eq!(
+            serde_text(AddressKind::NearNull),
+            AddressKind::NearNull.as_str()
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@ use minidump::{
     MinidumpSystemInfo, Module as _,
 };
 
+mod fault;
 mod hazard;
 
 use crate::error::{Stream, TriageError};

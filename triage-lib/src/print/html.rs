@@ -10,7 +10,8 @@ use crate::scan::Summary;
 const STYLE: &str = "body{font:14px system-ui,sans-serif;margin:2em;color:#222}\
 table{border-collapse:collapse;margin:1em 0;max-width:100%}td.path{word-break:break-all;max-width:40em}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}\
 th{background:#f0f0f0}.error{color:#b00}.known{color:#060;font-weight:bold}code,pre{font:12px ui-monospace,monospace}\
-section{border-top:1px solid #ddd;margin-top:1em;padding-top:.5em}";
+section{border-top:1px solid #ddd;margin-top:1em;padding-top:.5em}\
+.rating-high{color:#b00;font-weight:bold}.rating-medium{color:#c60;font-weight:bold}.rating-low{color:#a80}";
 
 /// The whole report page. `reports` may arrive in any order; rows are sorted by path.
 pub fn html(summary: &Summary, reports: &[Report]) -> String {
@@ -46,6 +47,19 @@ pub fn html(summary: &Summary, reports: &[Report]) -> String {
         }
         out.push_str("</table>");
     }
+    out.push_str("<h2>Exploitability</h2>");
+    if summary.exploitability.is_empty() {
+        out.push_str("<p>No crashes.</p>");
+    } else {
+        out.push_str("<table><tr><th>rating</th><th>dumps</th></tr>");
+        for (rating, count) in &summary.exploitability {
+            let _ = write!(
+                out,
+                "<tr><td class=\"rating-{rating}\">{rating}</td><td>{count}</td></tr>"
+            );
+        }
+        out.push_str("</table>");
+    }
     let mut bars: Vec<(String, usize)> = summary
         .known_issues
         .iter()
@@ -60,16 +74,21 @@ pub fn html(summary: &Summary, reports: &[Report]) -> String {
     );
     out.push_str("<h2>Findings and top buckets</h2>");
     out.push_str(&bar_chart(&bars));
-    out.push_str("<h2>Dumps</h2><table><tr><th>#</th><th>dump</th><th>status</th><th>crash</th><th>known issue</th><th>fix installed</th></tr>");
+    out.push_str("<h2>Dumps</h2><table><tr><th>#</th><th>dump</th><th>status</th><th>crash</th><th>exploitability</th><th>known issue</th><th>fix installed</th></tr>");
     for (n, report) in sorted.iter().enumerate() {
         let finding = report.findings.first();
+        let rating = report
+            .exploitability
+            .as_ref()
+            .map_or("", |e| e.rating.as_str());
         let _ = write!(
             out,
-            "<tr><td>{n}</td><td class=\"path\"><a href=\"#d{n}\">{}</a></td><td class=\"{}\">{}</td><td>{}</td><td class=\"known\">{}</td><td>{}</td></tr>",
+            "<tr><td>{n}</td><td class=\"path\"><a href=\"#d{n}\">{}</a></td><td class=\"{}\">{}</td><td>{}</td><td class=\"rating-{}\">{}</td><td class=\"known\">{}</td><td>{}</td></tr>",
             escape(&report.path),
             if report.error.is_some() { "error" } else { "" },
             status_text(report),
             escape(&report.crash.as_ref().map(|c| c.reason.clone()).unwrap_or_default()),
+            rating, rating,
             escape(&finding.map(|f| f.rule.clone()).unwrap_or_default()),
             finding.and_then(|f| f.fix_installed.as_bool()).map_or("", |fixed| if fixed { "yes" } else { "no" }),
         );
@@ -113,6 +132,22 @@ fn details(out: &mut String, n: usize, report: &Report) {
             crash.address,
             crash.thread_id
         );
+    }
+    if let Some(rated) = &report.exploitability {
+        let _ = write!(
+            out,
+            "<p>exploitability: <span class=\"rating-{}\">{}</span> ({})</p>",
+            rated.rating,
+            rated.rating,
+            escape(&rated.reason)
+        );
+        if let Some(instruction) = &rated.instruction {
+            let _ = write!(
+                out,
+                "<p>faulting instruction: <code>{}</code></p>",
+                escape(instruction)
+            );
+        }
     }
     for finding in &report.findings {
         let _ = write!(

@@ -9,7 +9,9 @@ mod text;
 pub use html::html;
 pub use kb::kb;
 pub use scan::{csv_record, summary_text, CsvWriter, CSV_HEADER};
-pub use text::{text, text_with, verdict, verdict_with, PlainText, TextDetail, TextMarkup};
+pub use text::{
+    exploitability_line, text, text_with, verdict, verdict_with, PlainText, TextDetail, TextMarkup,
+};
 
 use crate::model::{addr_text, Frame, Report};
 use crate::module_name;

@@ -7,7 +7,7 @@ use crate::model::{FixStatus, Report};
 use crate::scan::Summary;
 
 /// The CSV columns, in order.
-pub const CSV_HEADER: [&str; 7] = [
+pub const CSV_HEADER: [&str; 8] = [
     "path",
     "status",
     "crash_code",
@@ -15,10 +15,12 @@ pub const CSV_HEADER: [&str; 7] = [
     "findings",
     "fix_installed",
     "error",
+    // Last, so that readers of the first seven columns by position are not broken.
+    "exploitability",
 ];
 
 /// One CSV record for a report, matching [`CSV_HEADER`].
-pub fn csv_record(report: &Report) -> [String; 7] {
+pub fn csv_record(report: &Report) -> [String; 8] {
     let findings: Vec<String> = report
         .findings
         .iter()
@@ -48,6 +50,11 @@ pub fn csv_record(report: &Report) -> [String; 7] {
             .error
             .as_ref()
             .map(|e| format!("{}: {}", e.kind, e.message))
+            .unwrap_or_default(),
+        report
+            .exploitability
+            .as_ref()
+            .map(|e| e.rating.to_string())
             .unwrap_or_default(),
     ]
 }
@@ -108,6 +115,13 @@ pub fn summary_text(summary: &Summary) -> String {
             tally.dumps, tally.fix_missing, tally.fix_installed, tally.fix_unknown, tally.probable, tally.title
         );
     }
+    out.push_str("\nexploitability (Breakpad's rating):\n");
+    if summary.exploitability.is_empty() {
+        out.push_str("  no crashes\n");
+    }
+    for (rating, count) in &summary.exploitability {
+        let _ = writeln!(out, "  {count:>6}  {rating}");
+    }
     out.push_str("\ntop unknown crashes:\n");
     if summary.unknown_buckets.is_empty() {
         out.push_str("  none\n");
@@ -128,7 +142,7 @@ pub fn summary_text(summary: &Summary) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ErrorInfo, ErrorKind, Status};
+    use crate::model::{Crash, ErrorInfo, ErrorKind, Exploitability, Rating, Status};
 
     #[test]
     fn csv_has_the_header_then_one_quoted_line_per_report() {
@@ -145,9 +159,46 @@ mod tests {
         let text = String::from_utf8(csv.into_inner().unwrap()).unwrap();
         assert_eq!(
             text,
-            "path,status,crash_code,signature,findings,fix_installed,error\n\
-             a.dmp,ok,,f | g,,,\n\
-             \"dir, with \"\"quotes\"\"\\b.dmp\",error,,,,,\"io: cannot\nread\"\n"
+            "path,status,crash_code,signature,findings,fix_installed,error,exploitability\n\
+             a.dmp,ok,,f | g,,,,\n\
+             \"dir, with \"\"quotes\"\"\\b.dmp\",error,,,,,\"io: cannot\nread\",\n"
         );
+    }
+
+    fn crashed(rating: Rating) -> Report {
+        Report {
+            crash: Some(Crash::default()),
+            exploitability: Some(Exploitability {
+                rating,
+                ..Exploitability::default()
+            }),
+            ..Report::default()
+        }
+    }
+
+    #[test]
+    fn the_summary_counts_dumps_by_exploitability_most_serious_first() {
+        let mut summary = Summary::default();
+        for rating in [
+            Rating::None,
+            Rating::High,
+            Rating::High,
+            Rating::Interesting,
+        ] {
+            summary.add(&crashed(rating));
+        }
+        summary.add(&Report::default());
+        summary.finish();
+        let text = summary_text(&summary);
+        let section = text
+            .split("exploitability (Breakpad's rating):\n")
+            .nth(1)
+            .unwrap();
+        let lines: Vec<&str> = section.lines().take(3).collect();
+        assert_eq!(
+            lines,
+            ["       2  high", "       1  interesting", "       1  none"]
+        );
+        assert!(summary_text(&Summary::default()).contains("rating):\n  no crashes\n"));
     }
 }

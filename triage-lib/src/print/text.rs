@@ -159,6 +159,9 @@ pub fn text_with(report: &Report, markup: &dyn TextMarkup, detail: TextDetail) -
         }
         None => out.push_str("  crash: none recorded\n"),
     }
+    if let Some(line) = exploitability_line(report) {
+        let _ = writeln!(out, "  {line}");
+    }
     if let Some(class) = report.class {
         let signature = report.signature.as_deref().unwrap_or("none");
         let _ = writeln!(
@@ -227,6 +230,16 @@ fn near_miss(miss: &NearMiss, markup: &dyn TextMarkup) -> String {
     line
 }
 
+/// `exploitability: high (write to wild address 0x41414141 through [ebx])`, for reports
+/// with a crash.
+pub fn exploitability_line(report: &Report) -> Option<String> {
+    let rated = report.exploitability.as_ref()?;
+    Some(format!(
+        "exploitability: {} ({})",
+        rated.rating, rated.reason
+    ))
+}
+
 fn write_thread(out: &mut String, report: &Report, thread: &Thread, markup: &dyn TextMarkup) {
     let state = if thread.crashed { " (crashed)" } else { "" };
     let name = thread
@@ -264,7 +277,7 @@ fn write_thread(out: &mut String, report: &Report, thread: &Thread, markup: &dyn
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Confidence, Frame, Thread};
+    use crate::model::{Confidence, Crash, Exploitability, Frame, Rating, Thread};
 
     /// Marks every hook so the tests see where each one is used.
     struct Brackets;
@@ -375,5 +388,30 @@ mod tests {
         let summary = text_with(&report(), &PlainText, TextDetail::Summary);
         assert!(summary.contains("near miss"), "{summary}");
         assert!(!summary.contains("thread 7 (crashed)"), "{summary}");
+    }
+
+    #[test]
+    fn a_crash_gets_one_exploitability_line_and_text_stacks_none() {
+        let mut report = Report {
+            crash: Some(Crash::default()),
+            exploitability: Some(Exploitability {
+                rating: Rating::High,
+                reason: "write to wild address 0x41414141 through [ebx]".to_string(),
+                ..Exploitability::default()
+            }),
+            ..Report::default()
+        };
+        let printed = text(&report);
+        let lines: Vec<&str> = printed
+            .lines()
+            .filter(|line| line.contains("exploitability"))
+            .collect();
+        assert_eq!(
+            lines,
+            ["  exploitability: high (write to wild address 0x41414141 through [ebx])"]
+        );
+        report.crash = None;
+        report.exploitability = None;
+        assert!(!text(&report).contains("exploitability"));
     }
 }

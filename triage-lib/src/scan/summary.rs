@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::model::{FixStatus, Report, Status};
+use crate::model::{FixStatus, Rating, Report, Status};
 
 /// How many unknown-crash buckets the summary lists.
 const TOP_BUCKETS: usize = 20;
@@ -32,6 +32,8 @@ pub struct Summary {
     pub unknown_buckets: Vec<Bucket>,
     /// Error rows by `error.kind`.
     pub errors_by_kind: BTreeMap<String, usize>,
+    /// Dumps with a crash by exploitability rating (`high`, `medium`, ...).
+    pub exploitability: BTreeMap<Rating, usize>,
     #[serde(skip)]
     bucket_counts: BTreeMap<String, usize>,
 }
@@ -76,6 +78,9 @@ impl Summary {
                 .errors_by_kind
                 .entry(error.kind.to_string())
                 .or_default() += 1;
+        }
+        if let Some(rated) = &report.exploitability {
+            *self.exploitability.entry(rated.rating).or_default() += 1;
         }
         for finding in &report.findings {
             let tally = self.known_issues.entry(finding.rule.clone()).or_default();
