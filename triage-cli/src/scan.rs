@@ -151,7 +151,7 @@ pub fn run(args: ScanArgs, engine: Triage) -> Result<ExitCode, Fatal> {
         None => Box::new(std::io::stdout().lock()),
     };
     let mut sink = match args.format {
-        ScanFormat::Csv => Sink::Csv(print::CsvWriter::new(out).map_err(cannot_write)?),
+        ScanFormat::Csv => Sink::Csv(Box::new(print::CsvWriter::new(out).map_err(cannot_write)?)),
         ScanFormat::Jsonl => Sink::Jsonl(out),
         ScanFormat::Summary => Sink::Summary(out),
     };
@@ -269,7 +269,7 @@ fn inject_fault(faults: &str, path: &Path) {
 /// end).
 enum Sink {
     Jsonl(Box<dyn Write>),
-    Csv(print::CsvWriter<Box<dyn Write>>),
+    Csv(Box<print::CsvWriter<Box<dyn Write>>>),
     Summary(Box<dyn Write>),
 }
 
