@@ -138,7 +138,8 @@ impl TriageBuilder {
     }
 
     /// Bound on connecting to a symbol server, waiting for its answer and each read of a
-    /// download (default [`DEFAULT_SYMBOL_TIMEOUT`]). A server that misses it is not asked again in this run.
+    /// download (default [`DEFAULT_SYMBOL_TIMEOUT`]). A server that misses it is not asked
+    /// again in this run.
     pub fn symbol_server_timeout(mut self, timeout: Duration) -> Self {
         self.server.timeout = timeout;
         self
