@@ -106,7 +106,7 @@ pub fn run(args: ScanArgs, engine: Triage) -> Result<ExitCode, Fatal> {
         None => Box::new(std::io::stdout().lock()),
     };
     let mut sink = match args.format {
-        ScanFormat::Csv => Sink::Csv(print::CsvWriter::new(out).map_err(cannot_write)?),
+        ScanFormat::Csv => Sink::Csv(Box::new(print::CsvWriter::new(out).map_err(cannot_write)?)),
         ScanFormat::Jsonl => Sink::Jsonl(out),
         ScanFormat::Summary => Sink::Summary(out),
     };
@@ -152,7 +152,7 @@ pub fn run(args: ScanArgs, engine: Triage) -> Result<ExitCode, Fatal> {
 /// end).
 enum Sink {
     Jsonl(Box<dyn Write>),
-    Csv(print::CsvWriter<Box<dyn Write>>),
+    Csv(Box<print::CsvWriter<Box<dyn Write>>>),
     Summary(Box<dyn Write>),
 }
 

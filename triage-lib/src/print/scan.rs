@@ -132,13 +132,17 @@ mod tests {
 
     #[test]
     fn csv_has_the_header_then_one_quoted_line_per_report() {
-        let mut plain = Report::default();
-        plain.path = "a.dmp".to_string();
-        plain.signature = Some("f | g".to_string());
-        let mut awkward = Report::default();
-        awkward.path = "dir, with \"quotes\"\\b.dmp".to_string();
-        awkward.status = Status::Error;
-        awkward.error = Some(ErrorInfo::new(ErrorKind::Io, "cannot\nread".to_string()));
+        let plain = Report {
+            path: "a.dmp".to_string(),
+            signature: Some("f | g".to_string()),
+            ..Report::default()
+        };
+        let awkward = Report {
+            path: "dir, with \"quotes\"\\b.dmp".to_string(),
+            status: Status::Error,
+            error: Some(ErrorInfo::new(ErrorKind::Io, "cannot\nread".to_string())),
+            ..Report::default()
+        };
         let mut csv = CsvWriter::new(Vec::new()).unwrap();
         csv.write(&plain).unwrap();
         csv.write(&awkward).unwrap();

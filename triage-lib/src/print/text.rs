@@ -291,42 +291,49 @@ mod tests {
         let frames = ["Inner<int>", "Middle", "Outer"]
             .iter()
             .enumerate()
-            .map(|(index, function)| {
-                let mut frame = Frame::default();
-                frame.index = index;
-                frame.module = Some("m.dll".to_string());
-                frame.function = Some(function.to_string());
-                frame
+            .map(|(index, function)| Frame {
+                index,
+                module: Some("m.dll".to_string()),
+                function: Some(function.to_string()),
+                ..Frame::default()
             })
             .collect();
-        let mut thread = Thread::default();
-        thread.thread_id = 7;
-        thread.crashed = true;
-        thread.frames = frames;
-        let mut finding = Finding::default();
-        finding.rule = "R1".to_string();
-        finding.title = "a <title>".to_string();
-        finding.confidence = Confidence::Confirmed;
-        finding.thread_id = 7;
-        finding.matched_frames = vec![0, 1];
-        finding.advice = "advice".to_string();
-        let mut inner = finding.clone();
-        inner.rule = "R2".to_string();
-        inner.matched_frames = vec![1];
-        inner.contained_in = Some("R1".to_string());
-        let mut miss = NearMiss::default();
-        miss.rule = "R3".to_string();
-        miss.thread_id = 7;
-        miss.matched = 1;
-        miss.total = 2;
-        miss.missing = vec!["missing m!X between frames 0 and 2".to_string()];
-        let mut report = Report::default();
-        report.path = "<stdin>".to_string();
-        report.threads = vec![thread];
-        report.findings = vec![finding, inner];
-        report.near_misses = vec![miss];
-        report.signature = Some("Inner<int>".to_string());
-        report
+        let thread = Thread {
+            thread_id: 7,
+            crashed: true,
+            frames,
+            ..Thread::default()
+        };
+        let finding = Finding {
+            rule: "R1".to_string(),
+            title: "a <title>".to_string(),
+            confidence: Confidence::Confirmed,
+            thread_id: 7,
+            matched_frames: vec![0, 1],
+            advice: "advice".to_string(),
+            ..Finding::default()
+        };
+        let inner = Finding {
+            rule: "R2".to_string(),
+            matched_frames: vec![1],
+            contained_in: Some("R1".to_string()),
+            ..finding.clone()
+        };
+        let miss = NearMiss {
+            rule: "R3".to_string(),
+            thread_id: 7,
+            matched: 1,
+            total: 2,
+            missing: vec!["missing m!X between frames 0 and 2".to_string()],
+        };
+        Report {
+            path: "<stdin>".to_string(),
+            threads: vec![thread],
+            findings: vec![finding, inner],
+            near_misses: vec![miss],
+            signature: Some("Inner<int>".to_string()),
+            ..Report::default()
+        }
     }
 
     #[test]
