@@ -137,6 +137,25 @@ extension_verbose_marks_matched_frames() {
     grep -q 'thread <link cmd="~~\[0x444\]s; kb">1092 (0x444)</link>' <<< "$out"
 }
 
+# !triage -v is the text printer with DML markup: without the markup it is what
+# `triage.exe dump --format text` prints.
+extension_verbose_is_the_cli_text() {
+  host triage corpus/examples/q269588.dmp corpus/examples/symbols -v > "$TARGET_DIR/compare/extension.dml" &&
+    wine "$OUT/triage.exe" dump corpus/examples/q269588.dmp --symbols corpus/examples/symbols \
+      > "$TARGET_DIR/compare/cli.txt" &&
+    diff <(tr -d '\r' < "$TARGET_DIR/compare/cli.txt") <(without_dml < "$TARGET_DIR/compare/extension.dml")
+}
+
+without_dml() {
+  python3 -c '
+import html, re, sys
+text = sys.stdin.read().replace("\r", "")
+text = re.sub(r"<link cmd=\"~~\[0x[0-9a-f]+\]s; kb\">(\d+) \(0x[0-9a-f]+\)</link>", r"\1", text)
+text = re.sub(r"<link cmd=\"[^\"]*\">(.*?)</link>", r"\1", text)
+text = re.sub(r"  <b>&lt;- [^<]*</b>", "", text)
+print(html.unescape(text).rstrip("\n"))'
+}
+
 extension_without_dump_fails_cleanly() {
   local out
   ! out=$(host triage "" "") && grep -q 'no dump file is open' <<< "$out"
@@ -149,8 +168,8 @@ extension_live_finds_q269588_unfixed() {
   echo "$out"
   json=$(host triage live:q269588 "" -json) || return 1
   grep -q '^live target$' <<< "$out" &&
-    grep -q 'known issue <link cmd=".browse https://support.microsoft.com/kb/269588">Q269588</link> (Confirmed) on thread <link cmd="~~\[0x4d8\]s; kb">' <<< "$out" &&
-    grep -q 'fix Mapi32.dll 5.5.2652.85: not installed' <<< "$out" &&
+    grep -q 'verdict: KNOWN ISSUE <link cmd=".browse https://support.microsoft.com/kb/269588">Q269588</link> (confirmed) on thread <link cmd="~~\[0x4d8\]s; kb">1240 (0x4d8)</link>; fix NOT installed: install Mapi32.dll 5.5.2652.85 or later$' <<< "$out" &&
+    grep -q '^  known issue <link cmd=".browse https://support.microsoft.com/kb/269588">Q269588</link>: XADM: Heap Corruption' <<< "$out" &&
     python3 -c '
 import json, sys
 r = json.load(sys.stdin)
@@ -170,8 +189,7 @@ extension_live_sees_the_fix() {
   out=$(host triage live:q269588-fixed "") || return 1
   echo "$out"
   json=$(host triage live:q269588-fixed "" -json) || return 1
-  grep -q 'Q269588</link> (Confirmed)' <<< "$out" &&
-    grep -q 'fix Mapi32.dll 5.5.2652.85: installed' <<< "$out" &&
+  grep -q 'Q269588</link> (confirmed) on thread <link cmd="~~\[0x4d8\]s; kb">1240 (0x4d8)</link>; fix Mapi32.dll 5.5.2652.85 IS installed' <<< "$out" &&
     python3 -c '
 import json, sys
 (f,) = json.load(sys.stdin)["findings"]
@@ -206,6 +224,7 @@ run_tests() {
   check "!triage finds nothing in minidump2.dmp" extension_finds_nothing_in_corpus_dump
   check "!triage -json = triage.exe JSON" extension_json_is_the_cli_json
   check "!triage -v marks the matched frames" extension_verbose_marks_matched_frames
+  check "!triage -v = triage.exe text without the DML" extension_verbose_is_the_cli_text
   check "!triage without a dump" extension_without_dump_fails_cleanly
   check "live !triage finds Q269588, fix not installed" extension_live_finds_q269588_unfixed
   check "live !triage sees MAPI32 5.5.2652.85 installed" extension_live_sees_the_fix

@@ -59,8 +59,8 @@ impl<T: serde::Serialize> serde::Serialize for Located<T> {
     }
 }
 
-/// Data files failed to load; every problem found is listed.
-#[derive(Debug, thiserror::Error)]
+/// Data files failed to load; every problem found is listed, one per line when displayed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
 pub struct DataFileError(pub Vec<Diagnostic>);
 

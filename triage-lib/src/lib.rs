@@ -92,11 +92,9 @@ pub struct TriageBuilder {
     explain: bool,
 }
 
-/// Rule files or signature lists given to a [`TriageBuilder`] did not load. Every problem
-/// found in every file is listed, located by file and line, one per line when displayed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
-pub struct BuildError(pub Vec<rules::Diagnostic>);
+/// Rule files or signature lists given to a [`TriageBuilder`] did not load: the one
+/// data-file error ([`rules::DataFileError`]), every problem of every file listed.
+pub type BuildError = rules::DataFileError;
 
 impl Default for TriageBuilder {
     fn default() -> Self {
@@ -140,7 +138,8 @@ impl TriageBuilder {
     }
 
     /// Bound on connecting to a symbol server, waiting for its answer and each read of a
-    /// download (default [`DEFAULT_SYMBOL_TIMEOUT`]). A server that misses it is not asked again in this run.
+    /// download (default [`DEFAULT_SYMBOL_TIMEOUT`]). A server that misses it is not asked
+    /// again in this run.
     pub fn symbol_server_timeout(mut self, timeout: Duration) -> Self {
         self.server.timeout = timeout;
         self
@@ -239,7 +238,7 @@ impl TriageBuilder {
             }
         }
         if !problems.is_empty() {
-            return Err(BuildError(problems));
+            return Err(rules::DataFileError(problems));
         }
         let cache_root = self.cache_root.or_else(default_cache_root);
         let settings = SearchSettings {

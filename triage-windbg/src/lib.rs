@@ -14,15 +14,21 @@
 //! threads from `IDebugSystemObjects`, their stacks from `IDebugControl::GetStackTrace`
 //! named by `IDebugSymbols::GetNameByOffset`, modules and file versions from
 //! `IDebugSymbols2`, and then runs the same rules and classifier on it.
+//!
+//! What `!triage` and `!triage -v` print is the library's text printer (`triage dump
+//! --format text`, without or with the stacks) with a DML markup: links on rules and
+//! threads, matched frames in bold.
 
+use std::borrow::Cow;
 use std::ffi::{c_char, c_void, CStr, CString, OsString};
 use std::os::windows::ffi::OsStringExt;
 use std::path::PathBuf;
 
 use triage::model::{
-    Addr, ErrorInfo, ErrorKind, FixStatus, Frame, Module, Report, Status, SymbolState, Thread, Trust,
+    Addr, ErrorInfo, ErrorKind, Frame, Module, Report, Status, SymbolState, Thread, Trust,
 };
-use triage::print::{frame_symbol, ModuleStyle};
+use triage::print::{text_with, TextDetail, TextMarkup};
+use triage::rules::RuleSet;
 use triage::Triage;
 use windows::core::{Interface, HRESULT, PCSTR};
 use windows::Win32::Foundation::{E_FAIL, E_INVALIDARG, S_OK};
@@ -33,7 +39,7 @@ use windows::Win32::System::Diagnostics::Debug::Extensions::{
 };
 
 const USAGE: &str =
-    "!triage        known issues in the open dump or live target, with links to the KB and the thread\n\
+    "!triage        the verdict and known issues in the open dump or live target, with links to the KB and the threads\n\
                      !triage -v     the same, then every thread's stack, frames of a finding marked\n\
                      !triage -json  the full report as JSON (triage dump --format json)\n\
                      Symbols: the debugger's symbol path (.sympath), then _NT_SYMBOL_PATH.\n";
@@ -140,17 +146,17 @@ pub unsafe extern "system" fn triage(client: *mut c_void, args: *const c_char) -
             }
         },
     };
+    let markup = Dml {
+        rules: triage.rules(),
+    };
     match mode {
         Mode::Json => output(
             &control,
             DEBUG_OUTPUT_NORMAL,
             &(triage::print::json(&report) + "\n"),
         ),
-        Mode::Findings => dml(&control, &findings_dml(&triage, &report)),
-        Mode::Verbose => dml(
-            &control,
-            &(findings_dml(&triage, &report) + &stacks_dml(&report)),
-        ),
+        Mode::Findings => dml(&control, &text_with(&report, &markup, TextDetail::Summary)),
+        Mode::Verbose => dml(&control, &text_with(&report, &markup, TextDetail::Full)),
     }
     S_OK
 }
@@ -443,116 +449,49 @@ unsafe fn symbol_path(symbols: &IDebugSymbols) -> Option<String> {
     (!path.trim().is_empty()).then_some(path)
 }
 
-/// The verdict in DML: the KB reference opens in the browser, the thread is one click
-/// away (`~~[tid]s` switches to it).
-fn findings_dml(triage: &Triage, report: &Report) -> String {
-    let mut out = format!("{}\n", escape(&report.path));
-    if let Some(error) = &report.error {
-        out += &format!("  {:?}: {}\n", report.status, escape(&error.message));
-    }
-    match &report.crash {
-        Some(crash) => {
-            out += &format!(
-                "  crash: {} ({}) at {} on thread {}\n",
-                escape(&crash.reason),
-                crash.code,
-                crash.address,
-                thread_link(crash.thread_id)
+/// The text printer's markup for DML: the KB reference of a rule opens in the browser,
+/// a thread is one click away (`~~[tid]s` switches to it, `kb` shows its stack), and
+/// with `-v` the frames a finding matched are marked in bold.
+struct Dml<'a> {
+    rules: &'a RuleSet,
+}
+
+impl TextMarkup for Dml<'_> {
+    /// DML treats `<`, `>` and `&` as markup.
+    fn escape<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        if text.contains(['&', '<', '>']) {
+            Cow::Owned(
+                text.replace('&', "&amp;")
+                    .replace('<', "&lt;")
+                    .replace('>', "&gt;"),
             )
+        } else {
+            Cow::Borrowed(text)
         }
-        None => out += "  crash: none recorded\n",
     }
-    if let Some(class) = report.class {
-        let signature = report.signature.as_deref().unwrap_or("none");
-        out += &format!("  class: {class}  signature: {}\n", escape(signature));
+
+    fn thread(&self, tid: u32) -> String {
+        format!("<link cmd=\"~~[{tid:#x}]s; kb\">{tid} ({tid:#x})</link>")
     }
-    if report.findings.is_empty() {
-        out += "  known issues: none\n";
-    }
-    for finding in &report.findings {
-        let reference = triage
-            .rules()
-            .get(&finding.rule)
-            .map(|r| r.rule.reference.as_str());
-        let rule = match reference.filter(|r| r.starts_with("https://") || r.starts_with("http://"))
-        {
+
+    fn rule(&self, rule: &str) -> String {
+        let reference = self.rules.get(rule).map(|r| r.rule.reference.as_str());
+        match reference.filter(|r| r.starts_with("https://") || r.starts_with("http://")) {
             Some(url) => format!(
                 "<link cmd=\".browse {}\">{}</link>",
-                escape(url),
-                escape(&finding.rule)
+                self.escape(url),
+                self.escape(rule)
             ),
-            None => escape(&finding.rule),
-        };
-        out += &format!(
-            "  known issue {rule} ({:?}) on thread {}: {}\n    {}\n",
-            finding.confidence,
-            thread_link(finding.thread_id),
-            escape(&finding.title),
-            escape(&finding.advice)
-        );
-        if let Some(fixed) = &finding.fixed_in {
-            let state = match finding.fix_installed {
-                FixStatus::Installed => "installed",
-                FixStatus::NotInstalled => "not installed",
-                FixStatus::Unknown => "unknown (no version for the module)",
-            };
-            out += &format!(
-                "    fix {} {}: {state}\n",
-                escape(&fixed.module),
-                escape(&fixed.version)
-            );
+            None => self.escape(rule).into_owned(),
         }
     }
-    out
-}
 
-/// Every thread, crashing first, each frame marked with the rules whose pattern it
-/// matched, so the frames a finding rests on stand out.
-fn stacks_dml(report: &Report) -> String {
-    let mut out = String::new();
-    let crashed = report.threads.iter().filter(|t| t.crashed);
-    for thread in crashed.chain(report.threads.iter().filter(|t| !t.crashed)) {
-        let state = if thread.crashed { " (crashed)" } else { "" };
-        out += &format!("\n  thread {}{state}\n", thread_link(thread.thread_id));
-        for frame in &thread.frames {
-            let trust = serde_json::to_value(frame.trust).unwrap_or_default();
-            let rules: Vec<&str> = report
-                .findings
-                .iter()
-                .filter(|f| {
-                    f.thread_id == thread.thread_id && f.matched_frames.contains(&frame.index)
-                })
-                .map(|f| f.rule.as_str())
-                .collect();
-            let mark = if rules.is_empty() {
-                String::new()
-            } else {
-                format!("  <b>&lt;- {}</b>", rules.join(", "))
-            };
-            out += &format!(
-                "  {:3}  {}  [{}]{mark}\n",
-                frame.index,
-                escape(&frame_symbol(frame, ModuleStyle::FileName)),
-                trust.as_str().unwrap_or("?")
-            );
+    fn frame_marker(&self, rules: &[&str]) -> String {
+        if rules.is_empty() {
+            return String::new();
         }
-        if thread.truncated {
-            out += "       ... more frames cut at the frame limit\n";
-        }
+        format!("  <b>&lt;- {}</b>", self.escape(&rules.join(", ")))
     }
-    out
-}
-
-/// `~~[tid]s` switches the debugger to the thread; `kb` then shows its stack.
-fn thread_link(tid: u32) -> String {
-    format!("<link cmd=\"~~[{tid:#x}]s; kb\">{tid} ({tid:#x})</link>")
-}
-
-/// DML treats `<`, `>` and `&` as markup.
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 fn dml(control: &IDebugControl, text: &str) {
