@@ -7,7 +7,7 @@
 //! `walk` are private: what they read and walk reaches embedders only as the model, so
 //! `minidump` and `minidump-processor` types are not part of this crate's API. Text stacks
 //! enter through [`text::parse_stacks`], rules through [`rules`], share scans through
-//! [`scan`].
+//! [`scan`](mod@scan).
 //!
 //! ```
 //! use triage::Triage;
@@ -46,14 +46,18 @@ use std::time::Duration;
 
 use minidump::MinidumpModuleList;
 
+// The facade: what an embedder needs, at the crate root. The modules stay public for the
+// rest of their items; `dump`, `walk` and every dependency type stay inside.
+pub use classify::Classifier;
 pub use error::TriageError;
 pub use model::Report;
+pub use rules::{Diagnostic, RuleSet};
+pub use scan::{scan, ScanOptions};
+pub use text::{parse_stacks, ParsedStacks};
 pub use walk::Limits;
 
-use classify::Classifier;
 use dump::{Dump, DumpBytes};
 use model::{Status, SymbolState};
-use rules::RuleSet;
 use symbols::{
     default_cache_root, parse_search_path, SearchSettings, ServerSettings, SymbolCache,
     SymbolSource, Symbols,

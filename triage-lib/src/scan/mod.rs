@@ -21,7 +21,7 @@ use std::time::Duration;
 use rayon::prelude::*;
 
 pub use discover::{discover, Discovery, DumpFile};
-pub use shard::Shard;
+pub use shard::{Shard, SHARD_INDEX_VARIABLES};
 pub use summary::{Bucket, RuleTally, Summary};
 pub use workers::WorkerCommand;
 
