@@ -36,6 +36,17 @@ impl FaultShare {
         self.dir.path().join("out.jsonl")
     }
 
+    /// A one-worker scan into [`FaultShare::output`] that hangs on `zz_hang*` (last in
+    /// path order) until it is killed.
+    #[cfg(target_os = "linux")]
+    fn spawn_hanging_scan(&self) -> Child {
+        self.command("hang:zz_hang", &["--jobs", "1", "--timeout", "120"])
+            .args(["--output", self.output().to_str().unwrap()])
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    }
+
     fn command(&self, faults: &str, extra: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_triage"));
         command
@@ -161,12 +172,7 @@ fn kill(pid: u32) {
 fn a_worker_killed_from_outside_loses_only_its_dump() {
     let share = FaultShare::new(&["a.dmp", "b.dmp", "c.dmp", "zz_hang.dmp"]);
     let out = share.output();
-    let mut scan = share
-        .command("hang:zz_hang", &["--jobs", "1", "--timeout", "120"])
-        .args(["--output", out.to_str().unwrap()])
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut scan = share.spawn_hanging_scan();
     // The three others are done, so the one worker now holds the hanging dump.
     wait_for_lines(&out, 3);
     let workers = children(&scan);
@@ -184,12 +190,7 @@ fn a_worker_killed_from_outside_loses_only_its_dump() {
 fn a_scan_killed_and_resumed_loses_nothing_and_doubles_nothing() {
     let share = FaultShare::new(&["a.dmp", "b.dmp", "c.dmp", "d.dmp", "zz_hang.dmp"]);
     let out = share.output();
-    let mut scan = share
-        .command("hang:zz_hang", &["--jobs", "1", "--timeout", "120"])
-        .args(["--output", out.to_str().unwrap()])
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut scan = share.spawn_hanging_scan();
     wait_for_lines(&out, 4);
     let workers = children(&scan);
     scan.kill().unwrap();

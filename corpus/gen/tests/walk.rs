@@ -27,8 +27,21 @@ fn crashing_thread_walks_to_the_articles_eleven_frames() {
     assert_articles_frames(&crashed.frames);
 }
 
-/// The crashing thread's stack: its first address, and a reader of its words.
-fn crash_stack(dump: &minidump::Minidump<'static, Vec<u8>>) -> (u32, u32, Vec<u8>) {
+/// The crashing thread's saved stack: its address range and its words.
+struct CrashStack {
+    start: u32,
+    end: u32,
+    bytes: Vec<u8>,
+}
+
+impl CrashStack {
+    fn word(&self, addr: u32) -> u32 {
+        let at = (addr - self.start) as usize;
+        u32::from_le_bytes(self.bytes[at..at + 4].try_into().unwrap())
+    }
+}
+
+fn crash_stack(dump: &minidump::Minidump<'static, Vec<u8>>) -> CrashStack {
     let threads: MinidumpThreadList = dump.get_stream().unwrap();
     let memory: MinidumpMemoryList = dump.get_stream().unwrap();
     let thread = threads.get_thread(CRASH_THREAD).expect("thread 1240");
@@ -38,7 +51,11 @@ fn crash_stack(dump: &minidump::Minidump<'static, Vec<u8>>) -> (u32, u32, Vec<u8
         .expect("stack in memory list");
     let end = start + stack.size;
     assert!(start <= 0x0514_ef90 && end >= 0x0514_f180);
-    (start as u32, end as u32, stack.bytes.to_vec())
+    CrashStack {
+        start: start as u32,
+        end: end as u32,
+        bytes: stack.bytes.to_vec(),
+    }
 }
 
 /// The rows of the article that ran without a frame pointer in `q269588_fpo`.
@@ -80,11 +97,8 @@ fn fpo_build_walks_to_the_articles_eleven_frames_through_stack_win() {
 fn fpo_build_stack_holds_every_word_the_article_prints() {
     let corpus = Generated::new();
     let dump = corpus.read("q269588_fpo.dmp");
-    let (start, end, bytes) = crash_stack(&dump);
-    let word = |addr: u32| {
-        let at = (addr - start) as usize;
-        u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap())
-    };
+    let stack = crash_stack(&dump);
+    let (start, end, word) = (stack.start, stack.end, |addr| stack.word(addr));
     let rows = kb_rows();
     let mut claimed = BTreeSet::new();
     let mut compared = 0;
@@ -145,16 +159,8 @@ fn fpo_build_has_its_own_mapi32_and_exchmem_symbols_with_stack_win() {
 fn stack_memory_is_the_articles_except_three_argument_slots() {
     let corpus = Generated::new();
     let dump = corpus.read("q269588.dmp");
-    let threads: MinidumpThreadList = dump.get_stream().unwrap();
-    let memory: MinidumpMemoryList = dump.get_stream().unwrap();
-    let thread = threads.get_thread(CRASH_THREAD).expect("thread 1240");
-    let start = thread.raw.stack.start_of_memory_range;
-    let stack = memory
-        .memory_at_address(start)
-        .expect("stack in memory list");
-    let end = start + stack.size;
-    assert!(start <= 0x0514_ef90 && end >= 0x0514_f180);
-    let word = |addr: u32| stack.get_memory_at_address::<u32>(addr.into()).unwrap();
+    let stack = crash_stack(&dump);
+    let (start, end, word) = (stack.start, stack.end, |addr| stack.word(addr));
 
     let rows = kb_rows();
     let mut claimed = BTreeSet::new();
@@ -173,7 +179,7 @@ fn stack_memory_is_the_articles_except_three_argument_slots() {
     differing_args.sort();
     differing_args.dedup();
     assert_eq!(differing_args, [0x0514_f104, 0x0514_f10c, 0x0514_f11c]);
-    for addr in (start as u32..end as u32).step_by(4) {
+    for addr in (start..end).step_by(4) {
         if !claimed.contains(&addr) {
             assert_eq!(word(addr), 0, "unclaimed slot {addr:#x}");
         }
