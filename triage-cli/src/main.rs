@@ -10,6 +10,7 @@ use triage::rules::{import_article, read_rule_file};
 use triage::{print, Triage, TriageBuilder};
 
 mod scan;
+mod symbols;
 
 /// Triage Windows minidumps and pasted call stacks: walk every thread, symbolize, and name
 /// known issues.
@@ -60,6 +61,11 @@ enum Command {
         #[command(subcommand)]
         action: RulesAction,
     },
+    /// Build symbol indexes ahead of time, and prune the cache they live in.
+    Symbols {
+        #[command(subcommand)]
+        action: symbols::SymbolsAction,
+    },
     /// Print a shell completion script.
     ///
     /// For bash: `triage completions bash > ~/.local/share/bash-completion/completions/triage`.
@@ -89,10 +95,19 @@ struct Walking {
     /// No network: symbol servers are not asked, only their local stores are searched.
     #[arg(long)]
     offline: bool,
-    /// Convert PDBs and images on every run instead of keeping the Breakpad text in
-    /// ~/.cache/triage (or $XDG_CACHE_HOME/triage).
+    /// Keep no symbol indexes: parse (and convert) symbol files on every run instead of
+    /// indexing them once into the cache directory.
     #[arg(long)]
     no_cache: bool,
+    #[command(flatten)]
+    cache: symbols::CacheArgs,
+    /// MiB of symbol indexes held open at once; the least recently used are closed.
+    #[arg(long, value_name = "MIB", default_value_t = triage::symbols::DEFAULT_MEMORY_BUDGET >> 20)]
+    symbol_memory: usize,
+    /// Seconds a module whose symbols were not found is not searched for again (0: always
+    /// search). `triage symbols prune --forget-misses` forgets them at once.
+    #[arg(long, value_name = "SECS", default_value_t = triage::symbols::DEFAULT_MISS_TTL.as_secs())]
+    miss_ttl: u64,
     /// Seconds a symbol server may take to connect, to answer and for each read of a
     /// download; a server that misses it is not asked again in this run.
     #[arg(long, value_name = "SECS", default_value_t = triage::DEFAULT_SYMBOL_TIMEOUT.as_secs())]
@@ -212,6 +227,7 @@ fn run(command: Command) -> Result<ExitCode, Fatal> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Rules { action } => rules_command(action),
+        Command::Symbols { action } => symbols::run(action),
         Command::Completions { shell } => {
             say(completion_script(shell).trim_end());
             Ok(ExitCode::SUCCESS)
@@ -274,6 +290,13 @@ fn dump_engine(walking: Walking, judging: &Judging) -> Result<Triage, Fatal> {
             max_walk_work: walking.max_walk_work,
             max_threads: walking.max_threads,
         });
+    builder = builder
+        .cache_max_bytes(walking.cache.cache_max_size << 20)
+        .symbol_memory(walking.symbol_memory << 20)
+        .symbol_miss_ttl(std::time::Duration::from_secs(walking.miss_ttl));
+    if let Some(dir) = walking.cache.cache_dir {
+        builder = builder.cache_dir(dir);
+    }
     if walking.no_cache {
         builder = builder.no_cache();
     }

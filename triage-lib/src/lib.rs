@@ -86,6 +86,9 @@ pub struct TriageBuilder {
     /// `None`: [`default_cache_root`].
     cache_root: Option<PathBuf>,
     keep_conversions: bool,
+    cache_max_bytes: u64,
+    miss_ttl: Duration,
+    symbol_memory: usize,
     rules: RuleSet,
     classifier: Classifier,
     /// Loaded into `rules` by [`TriageBuilder::try_build`].
@@ -107,6 +110,9 @@ impl Default for TriageBuilder {
             server: ServerSettings::default(),
             cache_root: None,
             keep_conversions: true,
+            cache_max_bytes: symbols::DEFAULT_CACHE_MAX_BYTES,
+            miss_ttl: symbols::DEFAULT_MISS_TTL,
+            symbol_memory: symbols::DEFAULT_MEMORY_BUDGET,
             rules: RuleSet::builtin(),
             classifier: Classifier::builtin(),
             rule_files: Vec::new(),
@@ -149,16 +155,40 @@ impl TriageBuilder {
         self
     }
 
-    /// Where converted symbols (`triage-v1/`) and the downloads of `srv**URL` entries
-    /// (`symbols/`) are kept, instead of [`default_cache_root`].
+    /// Where symbol indexes and remembered misses (`triage-v<N>/`, see [`SymbolCache`])
+    /// and the downloads of `srv**URL` entries (`symbols/`) are kept, instead of
+    /// [`default_cache_root`].
     pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.cache_root = Some(dir.into());
         self
     }
 
-    /// Converts PDB and image files on every run instead of keeping the conversions.
+    /// Keeps no symbol indexes: each run parses (and converts) its symbol files again and
+    /// holds their indexes in memory.
     pub fn no_cache(mut self) -> Self {
         self.keep_conversions = false;
+        self
+    }
+
+    /// Caps the symbol indexes in the cache directory at `bytes` in all (default
+    /// [`symbols::DEFAULT_CACHE_MAX_BYTES`]); the least recently used go first.
+    pub fn cache_max_bytes(mut self, bytes: u64) -> Self {
+        self.cache_max_bytes = bytes;
+        self
+    }
+
+    /// How long a module whose symbols were not found is not searched for again (default
+    /// [`symbols::DEFAULT_MISS_TTL`]; zero: always search).
+    pub fn symbol_miss_ttl(mut self, ttl: Duration) -> Self {
+        self.miss_ttl = ttl;
+        self
+    }
+
+    /// Bytes of symbol indexes held open at once (default
+    /// [`symbols::DEFAULT_MEMORY_BUDGET`]), so memory stays flat however many builds a
+    /// scan meets.
+    pub fn symbol_memory(mut self, bytes: usize) -> Self {
+        self.symbol_memory = bytes;
         self
     }
 
@@ -261,11 +291,13 @@ impl TriageBuilder {
                 SymbolEntry::Source(source) => sources.push(source),
             }
         }
-        let cache = cache_root
-            .filter(|_| self.keep_conversions)
-            .map(SymbolCache::new);
+        let cache = cache_root.filter(|_| self.keep_conversions).map(|root| {
+            SymbolCache::new(root)
+                .with_max_bytes(self.cache_max_bytes)
+                .with_miss_ttl(self.miss_ttl)
+        });
         Ok(Triage {
-            symbols: Symbols::new(sources, cache),
+            symbols: Symbols::new(sources, cache).with_memory_budget(self.symbol_memory),
             rules: self.rules,
             classifier: self.classifier,
             explain: self.explain,
@@ -301,9 +333,15 @@ impl Triage {
     }
 
     /// How many PDB, PE, ELF or Mach-O files were converted to Breakpad text so far; zero
-    /// when every conversion came from the cache.
+    /// when every index came from the cache.
     pub fn symbol_conversions(&self) -> usize {
         self.symbols.conversions()
+    }
+
+    /// The engine's symbol lookup: its counters, and indexing ahead of time
+    /// ([`symbols::index_files`]).
+    pub fn symbols(&self) -> &Symbols {
+        &self.symbols
     }
 
     /// Triages the dump at `path`. Never fails: an unreadable dump gives a report with

@@ -50,6 +50,20 @@ pub(super) fn to_breakpad(data: &[u8], identity: &SymbolIdentity) -> io::Result<
     Converter::new(&object).write(identity)
 }
 
+/// The identity an object file gives itself: its debug id, filed under `file_name` (the
+/// name it was found by), for indexing a file that no module asked for.
+pub(super) fn identity_of(data: &[u8], file_name: &str) -> io::Result<SymbolIdentity> {
+    let object = Object::parse(data).map_err(invalid)?;
+    SymbolIdentity {
+        debug_file: file_name.to_string(),
+        debug_id: object.debug_id().breakpad().to_string(),
+        code_file: None,
+        code_id: object.code_id().map(|id| id.as_str().to_string()),
+    }
+    .checked()
+    .ok_or_else(|| invalid("the object names no usable debug id"))
+}
+
 /// Whether the object file at `path` is the build `identity` names; for flat directories,
 /// where the path carries no id.
 pub(super) fn file_is_build_of(path: &Path, identity: &SymbolIdentity) -> bool {

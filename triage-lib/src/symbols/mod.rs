@@ -1,17 +1,23 @@
-//! Symbol lookup: a chain of [`SymbolSource`]s behind one `breakpad_symbols` supplier.
+//! Symbol lookup: a chain of [`SymbolSource`]s, answered from symbol indexes.
 //!
 //! A source only answers "where is the symbol file for this module?"; reading, converting,
-//! caching and recording what was found live here once, so a new source is one file that
-//! implements [`SymbolSource`]. Breakpad text is parsed as it is; PDB, PE, ELF and Mach-O
-//! files (also CAB-compressed) are converted to Breakpad text first (`convert.rs`), and the
-//! conversion is kept in a [`SymbolCache`].
+//! indexing, caching and recording what was found live here once, so a new source is one
+//! file that implements [`SymbolSource`]. Breakpad text is parsed as it is; PDB, PE, ELF and
+//! Mach-O files (also CAB-compressed) are converted to Breakpad text first (`convert.rs`).
+//! Either way the parse is written once as a [`SymbolIndex`] (`index/`) in the
+//! [`SymbolCache`], and every later lookup, in this run or the next, reads the index.
 
 mod cache;
 mod convert;
+mod index;
 mod local_dir;
+mod prebuild;
+mod resident;
 mod search_path;
 mod server;
 mod symstore;
+#[cfg(test)]
+mod text_path_tests;
 mod unpack;
 
 use std::collections::HashMap;
@@ -20,13 +26,18 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use breakpad_symbols::{
-    FileError, FileKind, LocateSymbolsResult, SymbolError, SymbolFile, SymbolSupplier, Symbolizer,
-};
+use breakpad_symbols::{FileError, FileKind, SymbolError, SymbolFile};
 use minidump::Module;
+use minidump_unwind::{FillSymbolError, FrameSymbolizer, FrameWalker, SymbolProvider};
 
-pub use cache::{default_cache_root, SymbolCache};
+pub use cache::{
+    default_cache_root, PruneSummary, SymbolCache, DEFAULT_CACHE_MAX_BYTES, DEFAULT_MISS_TTL,
+};
+pub use index::{IndexError, LayoutError, SourceStamp, SymbolIndex, INDEX_FORMAT};
 pub use local_dir::SymbolDir;
+pub use prebuild::{index_files, symbol_files, IndexSummary, Indexed};
+use resident::Resident;
+pub use resident::DEFAULT_MEMORY_BUDGET;
 pub use search_path::{parse_search_path, SearchPath, SearchSettings};
 pub use server::{ServerSettings, SymbolServer};
 
@@ -106,7 +117,7 @@ pub trait SymbolSource: Send + Sync + std::fmt::Debug {
     fn find(&self, identity: &SymbolIdentity) -> Option<PathBuf>;
 }
 
-/// Key under which lookups are recorded; the same fields `Symbolizer` caches by.
+/// Key under which lookups are recorded: the fields breakpad-symbols' `Symbolizer` caches by.
 type ModuleKey = (String, Option<String>, Option<String>);
 
 fn module_key(module: &dyn Module) -> ModuleKey {
@@ -117,36 +128,53 @@ fn module_key(module: &dyn Module) -> ModuleKey {
     )
 }
 
-/// Symbol lookup shared by every dump of a run: each symbol file is parsed once.
+/// Symbol lookup shared by every dump of a run: each symbol file is indexed once (or its
+/// index opened from the cache), and lookups read the index.
 pub struct Symbols {
-    symbolizer: Symbolizer,
-    outcomes: Arc<Mutex<HashMap<ModuleKey, SymbolState>>>,
-    conversions: Arc<AtomicUsize>,
+    locator: Locator,
+    resident: Resident<ModuleKey>,
+    outcomes: Mutex<HashMap<ModuleKey, SymbolState>>,
 }
 
 impl Symbols {
-    /// Looks in `sources`, in order, for each module's symbols; conversions are kept in
-    /// `cache`, when given.
+    /// Looks in `sources`, in order, for each module's symbols; indexes are kept in
+    /// `cache` when given, else built in memory for this run.
     pub fn new(sources: Vec<Box<dyn SymbolSource>>, cache: Option<SymbolCache>) -> Symbols {
-        let outcomes = Arc::new(Mutex::new(HashMap::new()));
-        let conversions = Arc::new(AtomicUsize::new(0));
-        let supplier = Supplier {
-            sources,
-            cache,
-            outcomes: Arc::clone(&outcomes),
-            conversions: Arc::clone(&conversions),
-        };
         Symbols {
-            symbolizer: Symbolizer::new(supplier),
-            outcomes,
-            conversions,
+            locator: Locator {
+                search_path: format!("{sources:?}"),
+                sources,
+                cache,
+                conversions: AtomicUsize::new(0),
+                indexes_built: AtomicUsize::new(0),
+            },
+            resident: Resident::new(DEFAULT_MEMORY_BUDGET),
+            outcomes: Mutex::new(HashMap::new()),
         }
     }
 
+    /// The same lookup holding at most about `bytes` of indexes open at once (default
+    /// [`DEFAULT_MEMORY_BUDGET`]); the one in use is always held, however big.
+    pub fn with_memory_budget(mut self, bytes: usize) -> Symbols {
+        self.resident.set_budget(bytes);
+        self
+    }
+
     /// How many PDB, PE, ELF or Mach-O files were converted to Breakpad text so far; a
-    /// conversion found in the cache does not count.
+    /// file whose index came from the cache does not count.
     pub fn conversions(&self) -> usize {
-        self.conversions.load(Ordering::Relaxed)
+        self.locator.conversions.load(Ordering::Relaxed)
+    }
+
+    /// How many symbol files were parsed and indexed so far; an index opened from the
+    /// cache does not count.
+    pub fn indexes_built(&self) -> usize {
+        self.locator.indexes_built.load(Ordering::Relaxed)
+    }
+
+    /// Bytes of symbol indexes held open now (mapped or in memory).
+    pub fn held_bytes(&self) -> usize {
+        self.resident.held_bytes()
     }
 
     /// What the search found for `module`; `Unused` if it was never looked up.
@@ -158,9 +186,25 @@ impl Symbols {
             .unwrap_or(SymbolState::Unused)
     }
 
-    /// The provider handed to the stack walker.
-    pub(crate) fn provider(&self) -> &Symbolizer {
-        &self.symbolizer
+    /// Indexes the symbol file at `path` into the cache ahead of use, as a lookup that
+    /// finds it would; returns whether it had to be built (false: a fresh index existed).
+    /// Fails without a cache directory, where an index would not outlive the call.
+    pub fn index_file(&self, path: &Path) -> Result<bool, SymbolError> {
+        if self.locator.cache.is_none() {
+            return Err(std::io::Error::other("no cache directory to keep indexes in").into());
+        }
+        let (_, built) = self.locator.index_of(path, None)?;
+        Ok(built)
+    }
+
+    fn index_for(&self, module: &dyn Module) -> Option<Arc<SymbolIndex>> {
+        let key = module_key(module);
+        self.resident.get_or_load(&key, || {
+            let (index, state) = self.locator.locate(module);
+            let mut outcomes = self.outcomes.lock().unwrap_or_else(|e| e.into_inner());
+            outcomes.insert(key.clone(), state);
+            index
+        })
     }
 }
 
@@ -171,105 +215,166 @@ impl Default for Symbols {
     }
 }
 
-struct Supplier {
-    sources: Vec<Box<dyn SymbolSource>>,
-    cache: Option<SymbolCache>,
-    outcomes: Arc<Mutex<HashMap<ModuleKey, SymbolState>>>,
-    conversions: Arc<AtomicUsize>,
-}
-
-impl Supplier {
-    fn record(&self, module: &dyn Module, state: SymbolState) {
-        let mut outcomes = self.outcomes.lock().unwrap_or_else(|e| e.into_inner());
-        outcomes.insert(module_key(module), state);
-    }
-
-    fn find(&self, identity: &SymbolIdentity) -> Option<PathBuf> {
-        self.sources.iter().find_map(|source| source.find(identity))
-    }
-
-    /// Parses the file at `path`, converting it (or reusing a cached conversion) when it is
-    /// not Breakpad text.
-    fn load(&self, path: &Path, identity: &SymbolIdentity) -> Result<SymbolFile, SymbolError> {
-        match unpack::sniff(path)? {
-            unpack::Content::Breakpad => SymbolFile::from_bytes(&std::fs::read(path)?),
-            unpack::Content::XzBreakpad => SymbolFile::from_bytes(&unpack::read_xz(path)?),
-            unpack::Content::Object => SymbolFile::from_bytes(&self.converted(path, identity)?),
-        }
-    }
-
-    /// Breakpad text for the object file at `path`, from the cache or converted now.
-    fn converted(&self, path: &Path, identity: &SymbolIdentity) -> Result<Vec<u8>, SymbolError> {
-        let found_name = path
-            .file_name()
-            .map(|name| name.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        if let Some(text) = self
-            .cache
-            .as_ref()
-            .and_then(|cache| cache.load(identity, &found_name))
-        {
-            return Ok(text);
-        }
-        let bytes = unpack::object_bytes(path)?;
-        // symbolic reads hostile files; a panic in it costs this module's symbols only.
-        let text = catch_unwind(AssertUnwindSafe(|| convert::to_breakpad(&bytes, identity)))
-            .unwrap_or_else(|_| {
-                Err(std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    "the converter panicked",
-                ))
-            })?;
-        self.conversions.fetch_add(1, Ordering::Relaxed);
-        if let Some(cache) = &self.cache {
-            cache.store(identity, &found_name, &text);
-        }
-        Ok(text)
-    }
-}
-
 #[async_trait::async_trait]
-impl SymbolSupplier for Supplier {
-    async fn locate_symbols(
+impl SymbolProvider for Symbols {
+    async fn fill_symbol(
         &self,
         module: &(dyn Module + Sync),
-    ) -> Result<LocateSymbolsResult, SymbolError> {
-        let found = SymbolIdentity::of(module).and_then(|identity| {
-            let path = self.find(&identity)?;
-            Some((identity, path))
-        });
-        let Some((identity, path)) = found else {
-            self.record(module, SymbolState::Missing);
-            return Err(SymbolError::NotFound);
-        };
-        match self.load(&path, &identity) {
-            Ok(symbols) => {
-                self.record(module, SymbolState::Loaded);
-                Ok(LocateSymbolsResult {
-                    symbols,
-                    extra_debug_info: None,
-                })
-            }
-            Err(error) => {
-                tracing::warn!("cannot use symbol file {}: {error}", path.display());
-                self.record(module, SymbolState::Corrupt);
-                Err(error)
-            }
-        }
+        frame: &mut (dyn FrameSymbolizer + Send),
+    ) -> Result<(), FillSymbolError> {
+        let index = self.index_for(module).ok_or(FillSymbolError {})?;
+        index.fill_symbol(module, frame);
+        Ok(())
     }
 
-    async fn locate_file(
+    async fn walk_frame(
+        &self,
+        module: &(dyn Module + Sync),
+        walker: &mut (dyn FrameWalker + Send),
+    ) -> Option<()> {
+        self.index_for(module)?.walk_frame(module, walker)
+    }
+
+    async fn get_file_path(
         &self,
         module: &(dyn Module + Sync),
         file_kind: FileKind,
     ) -> Result<PathBuf, FileError> {
         match file_kind {
             FileKind::BreakpadSym => SymbolIdentity::of(module)
-                .and_then(|identity| self.find(&identity))
+                .and_then(|identity| self.locator.find(&identity))
                 .ok_or(FileError::NotFound),
             FileKind::Binary | FileKind::ExtraDebugInfo => Err(FileError::NotFound),
         }
     }
+}
+
+/// Finds a module's symbol file and opens or builds its index.
+struct Locator {
+    sources: Vec<Box<dyn SymbolSource>>,
+    /// The sources, described: a remembered miss holds for this search path only.
+    search_path: String,
+    cache: Option<SymbolCache>,
+    conversions: AtomicUsize,
+    indexes_built: AtomicUsize,
+}
+
+impl Locator {
+    fn find(&self, identity: &SymbolIdentity) -> Option<PathBuf> {
+        self.sources.iter().find_map(|source| source.find(identity))
+    }
+
+    /// The index of `module`'s symbols and what the search found.
+    fn locate(&self, module: &dyn Module) -> (Option<Arc<SymbolIndex>>, SymbolState) {
+        let Some(identity) = SymbolIdentity::of(module) else {
+            return (None, SymbolState::Missing);
+        };
+        if let Some(cache) = &self.cache {
+            if cache.missed_recently(&identity, &self.search_path) {
+                tracing::debug!(
+                    "symbols of {} {} not searched: missed recently",
+                    identity.debug_file,
+                    identity.debug_id
+                );
+                return (None, SymbolState::Missing);
+            }
+        }
+        let Some(path) = self.find(&identity) else {
+            if let Some(cache) = &self.cache {
+                cache.remember_miss(&identity, &self.search_path);
+            }
+            return (None, SymbolState::Missing);
+        };
+        match self.index_of(&path, Some(&identity)) {
+            Ok((index, _)) => (Some(index), SymbolState::Loaded),
+            Err(error) => {
+                tracing::warn!("cannot use symbol file {}: {error}", path.display());
+                (None, SymbolState::Corrupt)
+            }
+        }
+    }
+
+    /// The index of the symbol file at `path`: from the cache when it is there and was
+    /// built from this very file, else built now (and kept in the cache, if any); the flag
+    /// says whether it was built.
+    fn index_of(
+        &self,
+        path: &Path,
+        identity: Option<&SymbolIdentity>,
+    ) -> Result<(Arc<SymbolIndex>, bool), SymbolError> {
+        let stamp = SourceStamp::of(&std::fs::metadata(path)?);
+        let Some(cache) = &self.cache else {
+            let symbols = self.parse(path, identity)?;
+            return Ok((in_memory(&symbols, stamp)?, true));
+        };
+        let entry = cache.index_path(path);
+        match SymbolIndex::open(&entry) {
+            Ok(index) if index.source() == stamp => {
+                cache.touch(&entry);
+                return Ok((Arc::new(index), false));
+            }
+            Ok(_) => tracing::debug!("{} changed; indexing it again", path.display()),
+            Err(IndexError::Io(error)) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => tracing::warn!("rebuilding index {}: {error}", entry.display()),
+        }
+        let symbols = self.parse(path, identity)?;
+        match cache.store(&entry, |file| SymbolIndex::write(&symbols, stamp, file)) {
+            Ok(()) => match SymbolIndex::open(&entry) {
+                Ok(index) => return Ok((Arc::new(index), true)),
+                // Evicted by another run in the meantime, say: use it from memory.
+                Err(error) => tracing::debug!("index {} not reopened: {error}", entry.display()),
+            },
+            Err(error) => tracing::warn!("cannot cache index {}: {error}", entry.display()),
+        }
+        Ok((in_memory(&symbols, stamp)?, true))
+    }
+
+    /// Parses the file at `path`, converting it first when it is not Breakpad text.
+    fn parse(
+        &self,
+        path: &Path,
+        identity: Option<&SymbolIdentity>,
+    ) -> Result<SymbolFile, SymbolError> {
+        let symbols = match unpack::sniff(path)? {
+            unpack::Content::Breakpad => SymbolFile::from_file(path)?,
+            unpack::Content::XzBreakpad => SymbolFile::from_bytes(&unpack::read_xz(path)?)?,
+            unpack::Content::Object => SymbolFile::from_bytes(&self.convert(path, identity)?)?,
+        };
+        self.indexes_built.fetch_add(1, Ordering::Relaxed);
+        Ok(symbols)
+    }
+
+    /// Breakpad text for the object file at `path`, checked to be `identity`'s build (or,
+    /// without one, for whatever build it is).
+    fn convert(
+        &self,
+        path: &Path,
+        identity: Option<&SymbolIdentity>,
+    ) -> Result<Vec<u8>, SymbolError> {
+        let bytes = unpack::object_bytes(path)?;
+        // symbolic reads hostile files; a panic in it costs this module's symbols only.
+        let text = catch_unwind(AssertUnwindSafe(|| {
+            let own;
+            let identity = match identity {
+                Some(identity) => identity,
+                None => {
+                    let name = path.file_name().unwrap_or_default().to_string_lossy();
+                    own = convert::identity_of(&bytes, &name)?;
+                    &own
+                }
+            };
+            convert::to_breakpad(&bytes, identity)
+        }))
+        .unwrap_or_else(|_| Err(std::io::Error::other("the converter panicked")))?;
+        self.conversions.fetch_add(1, Ordering::Relaxed);
+        Ok(text)
+    }
+}
+
+fn in_memory(symbols: &SymbolFile, stamp: SourceStamp) -> Result<Arc<SymbolIndex>, SymbolError> {
+    let index = SymbolIndex::from_bytes(SymbolIndex::build(symbols, stamp))
+        .map_err(|error| std::io::Error::other(error.to_string()))?;
+    Ok(Arc::new(index))
 }
 
 #[cfg(test)]

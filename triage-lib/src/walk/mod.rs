@@ -4,7 +4,7 @@ mod budget;
 
 use minidump::{MinidumpThreadList, UnifiedMemoryList};
 use minidump_processor::{ProcessError, ProcessorOptions};
-use minidump_unwind::{FrameTrust, StackFrame};
+use minidump_unwind::{FrameTrust, StackFrame, SymbolProvider};
 
 use crate::dump::{file_name, Dump};
 use crate::error::{Stream, TriageError};
@@ -59,9 +59,18 @@ pub fn walk_threads(
     symbols: &Symbols,
     limits: &Limits,
 ) -> Result<Walked, TriageError> {
+    walk_threads_with(dump, symbols, limits)
+}
+
+/// [`walk_threads`] with any symbol provider; tests compare providers with it.
+pub(crate) fn walk_threads_with<P: SymbolProvider + Sync>(
+    dump: &Dump,
+    symbols: &P,
+    limits: &Limits,
+) -> Result<Walked, TriageError> {
     // Checked first so a damaged thread list is reported as damage, not as absence.
     dump.stream::<MinidumpThreadList>(Stream::ThreadList)?;
-    let provider = budget::Budgeted::new(symbols.provider(), limits.max_walk_work);
+    let provider = budget::Budgeted::new(symbols, limits.max_walk_work);
     let state = futures_executor::block_on(minidump_processor::process_minidump_with_options(
         &dump.minidump,
         &provider,
