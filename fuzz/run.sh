@@ -10,12 +10,16 @@ export RUSTC_BOOTSTRAP=1
 runs=${RUNS:-250000}
 work=target/fuzz-work
 shared=../../shared
-mkdir -p "$work"/{dump,text_stacks,rule_file,kb_import}
+mkdir -p "$work"/{dump,text_stacks,rule_file,kb_import,symbol_index}
 find "$shared/corpus" ../corpus/examples -name '*.dmp' -size -2M -exec cp -n {} "$work/dump/" \; 2>/dev/null || true
 cp -n ../tests/golden/text/*.txt "$shared/kb/Q269588.txt" "$work/text_stacks/" 2>/dev/null || true
 cp -n "$shared/kb/Q269588.txt" "$work/kb_import/" 2>/dev/null || true
 cp -n ../triage-lib/rules/*.toml ../triage-lib/classify/*.toml "$work/rule_file/" 2>/dev/null || true
-for target in ${TARGETS:-text_stacks rule_file kb_import dump}; do
+# Seeds for symbol_index: the indexes of the shared corpus's smaller symbol files.
+cargo run -q --release --manifest-path ../Cargo.toml -p triage-cli -- symbols index \
+  "$shared/corpus/breakpad/src/processor/testdata/symbols" --cache-dir "$work/index-cache" >/dev/null || true
+find "$work/index-cache" -name '*.index' -size -300k -exec cp -n {} "$work/symbol_index/" \; 2>/dev/null || true
+for target in ${TARGETS:-text_stacks rule_file kb_import dump symbol_index}; do
   echo "== $target ($runs runs)"
   cargo fuzz run -s none "$target" "$work/$target" -- \
     -runs="$runs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 2>&1 \

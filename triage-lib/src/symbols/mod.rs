@@ -252,7 +252,8 @@ impl SymbolProvider for Symbols {
 /// Finds a module's symbol file and opens or builds its index.
 struct Locator {
     sources: Vec<Box<dyn SymbolSource>>,
-    /// The sources, described: a remembered miss holds for this search path only.
+    /// The sources as they were described (`Debug`) when the lookup was made: a
+    /// remembered miss holds for this search path only.
     search_path: String,
     cache: Option<SymbolCache>,
     conversions: AtomicUsize,
@@ -387,6 +388,55 @@ mod tests {
             assert!(!is_plain_component(bad), "{bad:?} accepted");
         }
         assert!(is_plain_component("mapi32.pdb"));
+    }
+
+    /// Finds nothing, and counts how often it was asked.
+    struct CountingSource(Arc<AtomicUsize>);
+
+    /// The same for every instance: the search path a miss is remembered for.
+    impl std::fmt::Debug for CountingSource {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("CountingSource")
+        }
+    }
+
+    impl SymbolSource for CountingSource {
+        fn find(&self, _identity: &SymbolIdentity) -> Option<PathBuf> {
+            self.0.fetch_add(1, Ordering::Relaxed);
+            None
+        }
+    }
+
+    #[test]
+    fn a_miss_is_searched_once_per_run_and_remembered_across_runs() {
+        let dump = crate::dump::Dump::open(
+            &Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../shared/corpus/breakpad/src/processor/testdata/minidump2.dmp"),
+        )
+        .unwrap();
+        let modules: minidump::MinidumpModuleList = dump.minidump.get_stream().unwrap();
+        let ntdll = modules
+            .iter()
+            .find(|module| module.code_file().ends_with("ntdll.dll"))
+            .unwrap();
+        let cache = tempfile::tempdir().unwrap();
+        let asked = Arc::new(AtomicUsize::new(0));
+        let run = |ttl: std::time::Duration| {
+            let source = Box::new(CountingSource(Arc::clone(&asked)));
+            let cache = SymbolCache::new(cache.path()).with_miss_ttl(ttl);
+            Symbols::new(vec![source], Some(cache))
+        };
+        let first = run(DEFAULT_MISS_TTL);
+        assert!(first.index_for(ntdll).is_none());
+        assert!(first.index_for(ntdll).is_none());
+        assert_eq!(asked.load(Ordering::Relaxed), 1);
+        assert_eq!(first.state_of(ntdll), SymbolState::Missing);
+        // A later run with the same search path does not ask again...
+        assert!(run(DEFAULT_MISS_TTL).index_for(ntdll).is_none());
+        assert_eq!(asked.load(Ordering::Relaxed), 1);
+        // ...unless misses expire at once.
+        assert!(run(std::time::Duration::ZERO).index_for(ntdll).is_none());
+        assert_eq!(asked.load(Ordering::Relaxed), 2);
     }
 
     #[test]
