@@ -110,7 +110,9 @@ impl SymbolCache {
         path: &Path,
         write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
     ) -> std::io::Result<()> {
-        write_atomically(path, write)?;
+        // No fsync: an index torn by a power cut fails its checks and is rebuilt, and
+        // syncing hundreds of megabytes would double the cost of a cold run.
+        write_atomically(path, false, write)?;
         self.evict_over(self.max_bytes, Some(path));
         Ok(())
     }
@@ -139,7 +141,8 @@ impl SymbolCache {
         }
         let path = self.miss_path(identity, sources);
         let record = format!("{} {}\n", identity.debug_file, identity.debug_id);
-        if let Err(error) = write_atomically(&path, |file| file.write_all(record.as_bytes())) {
+        if let Err(error) = write_atomically(&path, false, |file| file.write_all(record.as_bytes()))
+        {
             tracing::warn!(
                 "cannot remember a symbol miss at {}: {error}",
                 path.display()
@@ -251,9 +254,11 @@ pub fn default_cache_root() -> Option<PathBuf> {
 }
 
 /// Writes `path` through a temporary file in the same directory and a rename, so that a
-/// reader (another worker, another run) never sees a half-written file.
+/// reader (another worker, another run) never sees a half-written file; `durable` also
+/// syncs the data to disk before the rename.
 pub(super) fn write_atomically(
     path: &Path,
+    durable: bool,
     write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
     static TEMP_FILES: AtomicUsize = AtomicUsize::new(0);
@@ -266,7 +271,13 @@ pub(super) fn write_atomically(
         TEMP_FILES.fetch_add(1, Ordering::Relaxed)
     ));
     let written = std::fs::File::create(&temp)
-        .and_then(|mut file| write(&mut file).and_then(|()| file.sync_all()))
+        .and_then(|mut file| {
+            write(&mut file)?;
+            if durable {
+                file.sync_all()?;
+            }
+            Ok(())
+        })
         .and_then(|()| std::fs::rename(&temp, path));
     if written.is_err() {
         let _ = std::fs::remove_file(&temp);

@@ -96,7 +96,7 @@ impl SymbolServer {
             .with_config()
             .limit(MAX_DOWNLOAD_BYTES)
             .reader();
-        write_atomically(&target, |file| io::copy(&mut body, file).map(drop))
+        write_atomically(&target, true, |file| io::copy(&mut body, file).map(drop))
             .map_err(|error| format!("{url}: {error}"))?;
         Ok(Some(target))
     }

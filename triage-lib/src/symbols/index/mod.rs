@@ -14,6 +14,7 @@
 //! text path's, by construction; `tests.rs` checks it record by record on real files.
 
 mod build;
+mod excerpt;
 mod layout;
 #[cfg(test)]
 mod tests;
@@ -32,7 +33,7 @@ use layout::{read_header, Cursor, Header, TableKind};
 pub use layout::{LayoutError, SourceStamp};
 
 /// Version of the index layout; an index of another version is rebuilt, never read.
-pub const INDEX_FORMAT: u32 = 1;
+pub const INDEX_FORMAT: u32 = 2;
 
 /// Why an index could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -170,55 +171,51 @@ impl SymbolIndex {
     /// The records breakpad-symbols consults for the module-relative `address`, parsed
     /// as a symbol file of their own. `None` only when the index is damaged there.
     pub(crate) fn excerpt(&self, address: u64) -> Option<SymbolFile> {
-        SymbolFile::from_bytes(&self.excerpt_text(address)?).ok()
+        SymbolFile::from_bytes(self.excerpt_text(address)?.as_bytes()).ok()
     }
 
-    fn excerpt_text(&self, address: u64) -> Option<Vec<u8>> {
-        let mut text = Vec::new();
+    fn excerpt_text(&self, address: u64) -> Option<String> {
         // A parse needs at least one line; an address with no records gets just this one.
-        let mut names = b"INFO excerpt of a triage symbol index\n".to_vec();
+        let mut text = String::from("INFO excerpt of a triage symbol index\n");
+        let (mut files, mut origins) = (Vec::new(), Vec::new());
         match self.covering(TableKind::Functions, address) {
             Some(offset) => {
                 let mut record = self.record(offset);
-                for kind in [TableKind::Files, TableKind::InlineOrigins] {
-                    let count = record.count(4)?;
-                    for _ in 0..count {
-                        let id = u64::from(record.u32()?);
-                        if let Some(offset) = self.keyed(kind, id) {
-                            names.extend_from_slice(self.record(offset).str()?.as_bytes());
-                        }
-                    }
-                }
-                record.u32()?; // header length, for the neighbour case below
-                text.extend_from_slice(record.str()?.as_bytes());
+                excerpt::function(&mut record, true, &mut text, &mut files, &mut origins)?;
             }
             None => {
                 // `fill_symbol` settles for the nearest PUBLIC at or below the address,
                 // unless a FUNC starts between the two; it reads only that FUNC's address.
                 if let Some(offset) = self.at_or_below(TableKind::Publics, address) {
-                    text.extend_from_slice(self.record(offset).str()?.as_bytes());
+                    excerpt::public(&mut self.record(offset), &mut text)?;
                     if let Some(offset) = self.starting_below(TableKind::Functions, address) {
                         let mut record = self.record(offset);
-                        for _ in 0..2 {
-                            let count = record.count(4)?;
-                            for _ in 0..count {
-                                record.u32()?;
-                            }
-                        }
-                        let header_len = record.u32()? as usize;
-                        let function = record.str()?;
-                        text.extend_from_slice(function.get(..header_len)?.as_bytes());
+                        excerpt::function(&mut record, false, &mut text, &mut files, &mut origins)?;
                     }
                 }
             }
         }
-        for kind in [TableKind::WinFrameData, TableKind::WinFpo, TableKind::Cfi] {
+        for (kind, frame_data) in [(TableKind::WinFrameData, true), (TableKind::WinFpo, false)] {
             if let Some(offset) = self.covering(kind, address) {
-                text.extend_from_slice(self.record(offset).str()?.as_bytes());
+                excerpt::win(&mut self.record(offset), frame_data, &mut text)?;
             }
         }
-        names.extend_from_slice(&text);
-        Some(names)
+        if let Some(offset) = self.covering(TableKind::Cfi, address) {
+            excerpt::cfi(&mut self.record(offset), &mut text)?;
+        }
+        for (kind, keyword, ids) in [
+            (TableKind::Files, "FILE", &mut files),
+            (TableKind::InlineOrigins, "INLINE_ORIGIN", &mut origins),
+        ] {
+            ids.sort_unstable();
+            ids.dedup();
+            for &id in ids.iter() {
+                if let Some(offset) = self.keyed(kind, u64::from(id)) {
+                    excerpt::name(&mut self.record(offset), keyword, id, &mut text)?;
+                }
+            }
+        }
+        Some(text)
     }
 
     /// A cursor at a blob offset taken from a table row; reads past the blob fail.
