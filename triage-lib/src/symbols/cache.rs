@@ -96,6 +96,23 @@ impl SymbolCache {
             .join(format!("{hash:016x}-{name}.index"))
     }
 
+    /// An exclusive lock on building the index at `path`, held until the file is dropped:
+    /// scan workers that meet the same symbol file at once build it once, the others
+    /// wait and then open it. The operating system releases the lock of a process that
+    /// dies. `None` (no lock, build anyway) when the lock file cannot be made.
+    pub(super) fn build_lock(&self, path: &Path) -> Option<std::fs::File> {
+        let lock_path = path.with_extension("lock");
+        std::fs::create_dir_all(lock_path.parent()?).ok()?;
+        let file = std::fs::File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .ok()?;
+        file.lock().ok()?;
+        Some(file)
+    }
+
     /// Marks the index at `path` as just used, for the size cap's LRU order.
     pub(super) fn touch(&self, path: &Path) {
         if let Ok(file) = std::fs::File::options().append(true).open(path) {
@@ -187,7 +204,9 @@ impl SymbolCache {
     /// `keep`. Returns how many were deleted, the bytes freed and the bytes left.
     fn evict_over(&self, max_bytes: u64, keep: Option<&Path>) -> (usize, u64, u64) {
         let mut indexes: Vec<(PathBuf, u64, SystemTime)> =
-            files_under(&self.version_dir.join("index")).collect();
+            files_under(&self.version_dir.join("index"))
+                .filter(|(path, _, _)| path.extension().is_some_and(|ext| ext == "index"))
+                .collect();
         let mut total: u64 = indexes.iter().map(|(_, len, _)| len).sum();
         let (mut removed, mut freed) = (0, 0);
         if total <= max_bytes {

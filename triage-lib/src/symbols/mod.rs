@@ -309,14 +309,13 @@ impl Locator {
             return Ok((in_memory(&symbols, stamp)?, true));
         };
         let entry = cache.index_path(path);
-        match SymbolIndex::open(&entry) {
-            Ok(index) if index.source() == stamp => {
-                cache.touch(&entry);
-                return Ok((Arc::new(index), false));
-            }
-            Ok(_) => tracing::debug!("{} changed; indexing it again", path.display()),
-            Err(IndexError::Io(error)) if error.kind() == std::io::ErrorKind::NotFound => {}
-            Err(error) => tracing::warn!("rebuilding index {}: {error}", entry.display()),
+        if let Some(index) = fresh_index(cache, &entry, stamp) {
+            return Ok((index, false));
+        }
+        let _building = cache.build_lock(&entry);
+        // Another process may have built it while this one waited for the lock.
+        if let Some(index) = fresh_index(cache, &entry, stamp) {
+            return Ok((index, false));
         }
         let symbols = self.parse(path, identity)?;
         match cache.store(&entry, |file| SymbolIndex::write(&symbols, stamp, file)) {
@@ -370,6 +369,21 @@ impl Locator {
         self.conversions.fetch_add(1, Ordering::Relaxed);
         Ok(text)
     }
+}
+
+/// The cached index at `entry` when it was built from a source with `stamp`; a stale,
+/// torn or foreign file is left to be rebuilt.
+fn fresh_index(cache: &SymbolCache, entry: &Path, stamp: SourceStamp) -> Option<Arc<SymbolIndex>> {
+    match SymbolIndex::open(entry) {
+        Ok(index) if index.source() == stamp => {
+            cache.touch(entry);
+            return Some(Arc::new(index));
+        }
+        Ok(_) => tracing::debug!("{} is stale; indexing its source again", entry.display()),
+        Err(IndexError::Io(error)) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => tracing::warn!("rebuilding index {}: {error}", entry.display()),
+    }
+    None
 }
 
 fn in_memory(symbols: &SymbolFile, stamp: SourceStamp) -> Result<Arc<SymbolIndex>, SymbolError> {
