@@ -136,9 +136,8 @@ fn placements_of(share: &Share, case: &str) -> Vec<Placement> {
         .collect()
 }
 
-#[test]
-fn same_seed_writes_the_same_bytes() {
-    let (a, b) = (Share::new(30, 5, false), Share::new(30, 5, false));
+/// `a` and `b` hold the same files with the same bytes.
+fn assert_same_files(a: &Share, b: &Share) {
     let (a_files, b_files) = (files_under(a.dir.path()), files_under(b.dir.path()));
     assert_eq!(
         a_files.keys().collect::<Vec<_>>(),
@@ -147,6 +146,12 @@ fn same_seed_writes_the_same_bytes() {
     for (name, bytes) in &a_files {
         assert!(b_files[name] == *bytes, "{name} differs");
     }
+}
+
+#[test]
+fn same_seed_writes_the_same_bytes() {
+    let (a, b) = (Share::new(30, 5, false), Share::new(30, 5, false));
+    assert_same_files(&a, &b);
 }
 
 #[test]
@@ -331,6 +336,16 @@ fn a_q269588_dump_walks_to_the_articles_frames_with_padded_symbols() {
     let crashed = &state.threads[state.requesting_thread.expect("a crashing thread")];
     assert_ne!(crashed.thread_id, 1240, "thread ids vary");
     assert_articles_frames(&crashed.frames);
+}
+
+#[test]
+fn a_share_of_builds_is_deterministic() {
+    let padded = Some(SymSize::Megabytes(1));
+    let (a, b) = (
+        Share::of_builds(3, 2, padded),
+        Share::of_builds(3, 2, padded),
+    );
+    assert_same_files(&a, &b);
 }
 
 #[test]
