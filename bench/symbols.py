@@ -202,10 +202,11 @@ def share_of_builds(args, builds, stackwalk, cores):
     scan_cmd = [TRIAGE, "scan", os.path.join(path, "dumps"), "--symbols", symbols,
                 "--format", "jsonl", "--output", out]
     cold, warm = cold_and_warm(scan_cmd, args)
+    # A stopped run's output says how far it got.
+    with open(out) as f:
+        reported = sum(1 for _ in f)
     if not stopped(cold + warm):
-        with open(out) as f:
-            lines = sum(1 for _ in f)
-        assert lines == len(listed), (lines, len(listed))
+        assert reported == len(listed), (reported, len(listed))
 
     # share.json lists the dumps build by build, so a stride spreads the sample over them.
     sample = sample_of(listed, args.stackwalk_sample)
@@ -220,6 +221,7 @@ def share_of_builds(args, builds, stackwalk, cores):
         "builds": builds,
         "dumps": len(listed),
         "sample": len(sample),
+        "reported": reported,
         "cold": cold,
         "warm": warm,
         "sw_rate": len(sample) / median(m.wall for m in sw),
@@ -232,9 +234,11 @@ def report_shares(shares, args, table):
         head = f"{share['builds']} builds × {args.dumps_per_build} dumps"
         halted = stopped(share["cold"] + share["warm"])
         if halted:
-            table.add(f"{head}: stopped, process tree over {args.tree_rss_limit_mb} MiB",
-                      f"after {halted.wall:.1f} s", f"{share['sw_rate']:.1f} dumps/s",
-                      "", "≤ 400 MB", False)
+            label = "cold" if stopped(share["cold"]) else "warm"
+            table.add(f"{head}, {label} cache: stopped, process tree over "
+                      f"{args.tree_rss_limit_mb} MiB",
+                      f"after {halted.wall:.1f} s, {share['reported']} of {share['dumps']} dumps "
+                      f"reported", f"{share['sw_rate']:.1f} dumps/s", "", "≤ 400 MB", False)
             continue
         for label, target in (("cold", 25), ("warm", 200)):
             rate = share["dumps"] / median(m.wall for m in share[label])
