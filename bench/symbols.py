@@ -29,7 +29,7 @@ Disk: a share takes builds x 9 x --sym-mb MB (100 builds at 10 MB: 9 GB; 10, 30 
 builds together 12.6 GB) plus whatever the symbol cache of triage writes; the big dump 170 MB.
 Each share and its caches are removed once measured unless --keep-inputs, so at most one share
 is on disk at a time; the script stops first if the disk lacks room for the largest.
-Generation runs at about 150 MB/s on the 2-core machine (9 GB: about a minute).
+Generation runs at about 120 MB/s on the 2-core machine (10, 30, 100 builds: 10, 29, 76 s).
 
 Prints a Markdown table (measurement, triage, minidump-stackwalk, ratio, target, met?) to
 paste into BENCHMARKS.md.
