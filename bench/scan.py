@@ -19,33 +19,12 @@ Prints a Markdown table to paste into BENCHMARKS.md.
 import argparse
 import json
 import os
-import re
 import shutil
 import statistics
 import subprocess
-import sys
-import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-WORK = os.path.join(ROOT, "target", "bench")
-TRIAGE = os.path.join(ROOT, "target", "release", "triage")
-GEN = os.path.join(ROOT, "target", "release", "triage-corpus")
-
-
-def run(cmd, **kw):
-    return subprocess.run(cmd, check=True, **kw)
-
-
-def timed(cmd):
-    """Wall seconds and peak RSS (MiB) of one command, via GNU time."""
-    start = time.monotonic()
-    out = subprocess.run(["/usr/bin/time", "-v"] + cmd, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.PIPE, text=True)
-    wall = time.monotonic() - start
-    if out.returncode not in (0,):
-        sys.exit(f"failed ({out.returncode}): {' '.join(cmd)}\n{out.stderr[-2000:]}")
-    rss_kib = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", out.stderr).group(1))
-    return wall, rss_kib / 1024
+from benchlib import (GEN, TRIAGE, WORK, build_release, dumps_in, measure, run,
+                      stackwalk_files_cmd, stackwalk_version)
 
 
 def share(count, pad=True):
@@ -57,27 +36,6 @@ def share(count, pad=True):
     return path
 
 
-def dumps_in(path):
-    found = []
-    for root, _, files in os.walk(os.path.join(path, "dumps")):
-        for name in files:
-            full = os.path.join(root, name)
-            with open(full, "rb") as f:
-                if f.read(4) == b"MDMP":
-                    found.append(full)
-    return sorted(found)
-
-
-def stackwalk_version():
-    exe = shutil.which("minidump-stackwalk")
-    if not exe:
-        sys.exit("minidump-stackwalk not found: cargo install minidump-stackwalk --version 0.27.0 --locked")
-    version = subprocess.run([exe, "--version"], capture_output=True, text=True).stdout.strip()
-    if "0.27." not in version:
-        sys.exit(f"need minidump-stackwalk 0.27, have {version}")
-    return exe, version
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--count", type=int, default=2000)
@@ -86,7 +44,7 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args()
     cores = os.cpu_count() or 2
-    run(["cargo", "build", "--release", "-q", "-p", "triage-cli", "-p", "triage-corpus"], cwd=ROOT)
+    build_release()
     stackwalk, sw_version = stackwalk_version()
     os.makedirs(WORK, exist_ok=True)
 
@@ -98,11 +56,11 @@ def main():
 
     scan_cmd = [TRIAGE, "scan", os.path.join(small, "dumps"), "--symbols", symbols,
                 "--format", "jsonl", "--output", out]
-    triage_runs = [timed(scan_cmd) for _ in range(args.runs)]
-    triage_wall = statistics.median(w for w, _ in triage_runs)
+    triage_runs = [measure(scan_cmd) for _ in range(args.runs)]
+    triage_wall = statistics.median(m.wall for m in triage_runs)
     # What worker processes (the default) cost over threads, on the same share.
-    thread_runs = [timed(scan_cmd + ["--isolate", "thread"]) for _ in range(args.runs)]
-    thread_wall = statistics.median(w for w, _ in thread_runs)
+    thread_runs = [measure(scan_cmd + ["--isolate", "thread"]) for _ in range(args.runs)]
+    thread_wall = statistics.median(m.wall for m in thread_runs)
     with open(out) as f:
         lines = sum(1 for _ in f)
     assert lines == len(files), (lines, len(files))
@@ -111,10 +69,9 @@ def main():
     listing = os.path.join(WORK, "sample.txt")
     with open(listing, "w") as f:
         f.write("\n".join(sample) + "\n")
-    sw_cmd = ["sh", "-c", f"xargs -P {cores} -I{{}} {stackwalk} --json --symbols-path {symbols} {{}} "
-              f"> /dev/null 2>&1 < {listing}"]
-    sw_runs = [timed(sw_cmd) for _ in range(args.runs)]
-    sw_wall = statistics.median(w for w, _ in sw_runs)
+    sw_cmd = stackwalk_files_cmd(stackwalk, symbols, listing, cores)
+    sw_runs = [measure(sw_cmd) for _ in range(args.runs)]
+    sw_wall = statistics.median(m.wall for m in sw_runs)
 
     triage_rate = len(files) / triage_wall
     sw_rate = len(sample) / sw_wall
@@ -122,18 +79,21 @@ def main():
     big = share(args.big_count)
     big_cmd = [TRIAGE, "scan", os.path.join(big, "dumps"), "--symbols", os.path.join(big, "symbols"),
                "--format", "jsonl", "--output", os.path.join(WORK, "scan-big.jsonl")]
-    big_wall, big_rss = timed(big_cmd)
-    small_rss = statistics.median(r for _, r in triage_runs)
+    big_scan = measure(big_cmd)
+    big_wall, big_rss = big_scan.wall, big_scan.largest_rss
+    small_rss = statistics.median(m.largest_rss for m in triage_runs)
 
     adversarial = os.path.join(WORK, "adversarial.dmp")
     small_adversarial = os.path.join(WORK, "adversarial-20.dmp")
     run([GEN, "adversarial", adversarial], stdout=subprocess.DEVNULL)
     run([GEN, "adversarial", small_adversarial, "--threads", "20"], stdout=subprocess.DEVNULL)
-    adv_wall, adv_rss = timed([TRIAGE, "dump", adversarial, "--format", "json"])
+    adv = measure([TRIAGE, "dump", adversarial, "--format", "json"])
+    adv_wall, adv_rss = adv.wall, adv.largest_rss
     report = json.loads(subprocess.run([TRIAGE, "dump", adversarial, "--format", "json"],
                                        capture_output=True, text=True).stdout)
     adv_frames = sum(len(t["frames"]) for t in report["threads"])
-    sw_adv_wall, sw_adv_rss = timed([stackwalk, "--json", small_adversarial])
+    sw_adv_run = measure([stackwalk, "--json", small_adversarial])
+    sw_adv_wall, sw_adv_rss = sw_adv_run.wall, sw_adv_run.largest_rss
     sw_adv = json.loads(subprocess.run([stackwalk, "--json", small_adversarial],
                                        capture_output=True, text=True).stdout)
     sw_adv_frames = sum(len(t["frames"]) for t in sw_adv["threads"])

@@ -2,13 +2,15 @@
 //! Microsoft KB Q269588, variants that must or must not match it, and malformed files.
 //!
 //! Everything is computed from tables in this crate (no clock, no randomness), so a run always
-//! writes the same bytes; `corpus/examples/` holds a committed copy of the main case. Two more
+//! writes the same bytes; `corpus/examples/` holds a committed copy of the main case. More
 //! generators build on the same tables: [`generate_share`], thousands of variations of the
-//! cases for benchmarks (drawn from a seeded generator, so also reproducible), and
-//! [`adversarial_dump`], a valid dump built to make stack walkers explode.
+//! cases for benchmarks (drawn from a seeded generator, so also reproducible; with
+//! [`generate_share_with`], from many builds), [`generate_big_symbols`], one dump with a huge
+//! symbol file, and [`adversarial_dump`], a valid dump built to make stack walkers explode.
 
 mod adversarial;
 mod article;
+mod big_symbols;
 mod cases;
 mod dump;
 mod malformed;
@@ -21,7 +23,9 @@ mod threads;
 mod variation;
 
 pub use adversarial::adversarial_dump;
-pub use share::{generate_share, ShareStats};
+pub use big_symbols::{generate_big_symbols, BigSymbolsStats};
+pub use padding::SymSize;
+pub use share::{generate_share, generate_share_with, ShareOptions, ShareStats};
 
 use anyhow::Context;
 use std::fs;

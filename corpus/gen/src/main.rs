@@ -1,21 +1,27 @@
 //! `triage-corpus OUT_DIR` writes the whole corpus; `triage-corpus --example DIR` writes only
-//! the main case, i.e. refreshes `corpus/examples/`; `share` writes a benchmark share and
-//! `adversarial` a dump built to overwhelm stack walkers.
+//! the main case, i.e. refreshes `corpus/examples/`; `share` writes a benchmark share,
+//! `big-symbols` one dump with a huge `.sym` file and `adversarial` a dump built to overwhelm
+//! stack walkers.
 
 use anyhow::{bail, Context};
 use std::path::Path;
 use std::str::FromStr;
+use triage_corpus::{ShareOptions, SymSize};
 
 const USAGE: &str = "usage:
   triage-corpus OUT_DIR
   triage-corpus --example DIR
-  triage-corpus share OUT_DIR [--count 2000] [--seed 0] [--pad-symbols]
+  triage-corpus share OUT_DIR [--count 2000] [--builds 1] [--seed 0] [--pad-symbols] [--sym-mb M]
+  triage-corpus big-symbols OUT_DIR [--sym-mb 160]
   triage-corpus adversarial OUT.dmp [--threads 200] [--stack-kib 64]";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.as_slice() {
         [command, out, options @ ..] if command == "share" => share(Path::new(out), options),
+        [command, out, options @ ..] if command == "big-symbols" => {
+            big_symbols(Path::new(out), options)
+        }
         [command, out, options @ ..] if command == "adversarial" => {
             adversarial(Path::new(out), options)
         }
@@ -40,13 +46,29 @@ fn print_cases(cases: Vec<triage_corpus::Case>) {
 fn share(out: &Path, options: &[String]) -> anyhow::Result<()> {
     let mut options = Options(options.to_vec());
     let count = options.value("--count", 2000)?;
+    let builds = options.value("--builds", 1)?;
     let seed = options.value("--seed", 0)?;
     let pad_symbols = options.flag("--pad-symbols");
+    let sym_mb = options.optional("--sym-mb")?;
     options.finish()?;
-    let stats = triage_corpus::generate_share(out, count, seed, pad_symbols)?;
+    if builds == 0 {
+        bail!("--builds must be at least 1");
+    }
+    let sym_size = match sym_mb {
+        Some(megabytes) => Some(SymSize::Megabytes(megabytes)),
+        None => pad_symbols.then_some(SymSize::ImageScaled),
+    };
+    let share = ShareOptions {
+        count,
+        builds,
+        seed,
+        sym_size,
+    };
+    let stats = triage_corpus::generate_share_with(out, &share)?;
     println!(
-        "{} dumps ({} bytes) and {} other files in {}",
+        "{} dumps of {} builds ({} bytes) and {} other files in {}",
         stats.dumps,
+        stats.builds,
         stats.dump_bytes,
         stats.other_files,
         out.join("dumps").display()
@@ -60,6 +82,23 @@ fn share(out: &Path, options: &[String]) -> anyhow::Result<()> {
     for (case, n) in &stats.cases {
         println!("  {case:<24} {n}");
     }
+    Ok(())
+}
+
+fn big_symbols(out: &Path, options: &[String]) -> anyhow::Result<()> {
+    let mut options = Options(options.to_vec());
+    let megabytes = options.value("--sym-mb", 160)?;
+    options.finish()?;
+    let stats = triage_corpus::generate_big_symbols(out, megabytes)?;
+    println!("{}", out.join(&stats.dump).display());
+    println!(
+        "{} .sym files ({} bytes) in {}, the main module's {} bytes: {}",
+        stats.symbol_files,
+        stats.symbol_bytes,
+        out.join("symbols").display(),
+        stats.main_sym_bytes,
+        stats.main_sym
+    );
     Ok(())
 }
 
@@ -83,8 +122,12 @@ struct Options(Vec<String>);
 
 impl Options {
     fn value<T: FromStr>(&mut self, name: &str, default: T) -> anyhow::Result<T> {
+        Ok(self.optional(name)?.unwrap_or(default))
+    }
+
+    fn optional<T: FromStr>(&mut self, name: &str) -> anyhow::Result<Option<T>> {
         let Some(at) = self.0.iter().position(|arg| arg == name) else {
-            return Ok(default);
+            return Ok(None);
         };
         let Some(value) = self.0.get(at + 1).cloned() else {
             bail!("{name} needs a value\n{USAGE}");
@@ -92,6 +135,7 @@ impl Options {
         self.0.drain(at..=at + 1);
         value
             .parse()
+            .map(Some)
             .map_err(|_| anyhow::anyhow!("{name}: not a number: {value}"))
     }
 

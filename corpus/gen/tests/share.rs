@@ -1,5 +1,6 @@
 //! `generate_share`: deterministic from its seed, varied within and across seeds, totals that
-//! add up, and padded symbols that still resolve the article's stack.
+//! add up, and padded symbols that still resolve the article's stack; with several builds,
+//! each build's dumps resolve against that build's symbols.
 
 mod common;
 
@@ -10,6 +11,7 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
+use triage_corpus::{ShareOptions, SymSize};
 
 /// A share generated into a temporary directory, removed on drop.
 struct Share {
@@ -25,6 +27,19 @@ impl Share {
         Share { dir, stats }
     }
 
+    fn of_builds(count: usize, builds: u32, sym_size: Option<SymSize>) -> Share {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let options = ShareOptions {
+            count,
+            builds,
+            seed: 1,
+            sym_size,
+        };
+        let stats =
+            triage_corpus::generate_share_with(dir.path(), &options).expect("share generates");
+        Share { dir, stats }
+    }
+
     fn path(&self, relative: &str) -> PathBuf {
         self.dir.path().join(relative)
     }
@@ -32,6 +47,21 @@ impl Share {
     fn json(&self) -> Value {
         let text = fs::read_to_string(self.path("share.json")).expect("share.json");
         serde_json::from_str(&text).expect("share.json is JSON")
+    }
+
+    /// `(file, build)` of every dump, from `share.json`.
+    fn builds(&self) -> Vec<(String, u64)> {
+        self.json()["dumps"]
+            .as_array()
+            .expect("dumps array")
+            .iter()
+            .map(|d| {
+                (
+                    d["file"].as_str().unwrap().into(),
+                    d["build"].as_u64().unwrap(),
+                )
+            })
+            .collect()
     }
 
     /// `(file, case)` of every dump, from `share.json`.
@@ -106,9 +136,8 @@ fn placements_of(share: &Share, case: &str) -> Vec<Placement> {
         .collect()
 }
 
-#[test]
-fn same_seed_writes_the_same_bytes() {
-    let (a, b) = (Share::new(30, 5, false), Share::new(30, 5, false));
+/// `a` and `b` hold the same files with the same bytes.
+fn assert_same_files(a: &Share, b: &Share) {
     let (a_files, b_files) = (files_under(a.dir.path()), files_under(b.dir.path()));
     assert_eq!(
         a_files.keys().collect::<Vec<_>>(),
@@ -117,6 +146,12 @@ fn same_seed_writes_the_same_bytes() {
     for (name, bytes) in &a_files {
         assert!(b_files[name] == *bytes, "{name} differs");
     }
+}
+
+#[test]
+fn same_seed_writes_the_same_bytes() {
+    let (a, b) = (Share::new(30, 5, false), Share::new(30, 5, false));
+    assert_same_files(&a, &b);
 }
 
 #[test]
@@ -300,5 +335,61 @@ fn a_q269588_dump_walks_to_the_articles_frames_with_padded_symbols() {
     let state = common::walk(&share.read(&file), share.path("symbols"));
     let crashed = &state.threads[state.requesting_thread.expect("a crashing thread")];
     assert_ne!(crashed.thread_id, 1240, "thread ids vary");
+    assert_articles_frames(&crashed.frames);
+}
+
+#[test]
+fn a_share_of_builds_is_deterministic() {
+    let padded = Some(SymSize::Megabytes(1));
+    let (a, b) = (
+        Share::of_builds(3, 2, padded),
+        Share::of_builds(3, 2, padded),
+    );
+    assert_same_files(&a, &b);
+}
+
+#[test]
+fn every_build_has_its_own_symbols_and_its_dumps_resolve_only_against_them() {
+    let share = Share::of_builds(5, 4, None);
+    assert_eq!((share.stats.dumps, share.stats.builds), (20, 4));
+    assert_eq!(share.sym_files().len(), 4 * 9);
+    assert_eq!(share.stats.symbol_files, 4 * 9);
+    let symbols = share.path("symbols");
+    let cases: BTreeMap<String, String> = share.dumps().into_iter().collect();
+    let mut ids_of_build: BTreeMap<u64, BTreeSet<PathBuf>> = BTreeMap::new();
+    for (index, (file, build)) in share.builds().into_iter().enumerate() {
+        assert_eq!(build, index as u64 / 5, "{file}");
+        let dump = share.read(&file);
+        let paths: Vec<PathBuf> = module_list(&dump)
+            .iter()
+            .map(|m| sym_path(&symbols, m))
+            .collect();
+        let resolved = paths.iter().all(|path| path.is_file());
+        assert_eq!(resolved, cases[&file] != "q269588_nosyms", "{file}");
+        ids_of_build.entry(build).or_default().extend(paths);
+    }
+    let all: Vec<&PathBuf> = ids_of_build.values().flatten().collect();
+    let distinct: BTreeSet<&PathBuf> = all.iter().copied().collect();
+    assert_eq!(all.len(), distinct.len(), "two builds share a debug id");
+}
+
+#[test]
+fn a_later_builds_q269588_dump_walks_to_the_articles_frames_with_megabyte_symbols() {
+    let share = Share::of_builds(6, 3, Some(SymSize::Megabytes(1)));
+    for (name, bytes) in share.sym_files() {
+        assert!(
+            (1_000_000..1_004_000).contains(&bytes.len()),
+            "{name}: {} bytes",
+            bytes.len()
+        );
+    }
+    let cases: BTreeMap<String, String> = share.dumps().into_iter().collect();
+    let (file, _) = share
+        .builds()
+        .into_iter()
+        .find(|(file, build)| *build == 2 && cases[file] == "q269588")
+        .expect("a q269588 dump of build 2");
+    let state = common::walk(&share.read(&file), share.path("symbols"));
+    let crashed = &state.threads[state.requesting_thread.expect("a crashing thread")];
     assert_articles_frames(&crashed.frames);
 }
