@@ -29,6 +29,7 @@ mod data_file;
 mod dump;
 pub mod error;
 mod exploit;
+mod file_bytes;
 mod frame_glob;
 pub mod model;
 pub mod module_name;
@@ -56,7 +57,8 @@ pub use scan::{scan, ScanOptions};
 pub use text::{parse_stacks, ParsedStacks};
 pub use walk::Limits;
 
-use dump::{Dump, DumpBytes};
+use dump::Dump;
+use file_bytes::FileBytes;
 use model::{Status, SymbolState};
 use symbols::{
     default_cache_root, parse_search_path, SearchSettings, ServerSettings, SymbolCache,
@@ -353,7 +355,7 @@ impl Triage {
 
     /// Triages a dump that is already in memory; `name` becomes the report's `path`.
     pub fn dump_bytes(&self, name: &str, bytes: Vec<u8>) -> Report {
-        self.guarded(name, || Dump::from_bytes(DumpBytes::Owned(bytes)))
+        self.guarded(name, || Dump::from_bytes(FileBytes::Owned(bytes)))
     }
 
     /// Triages call stacks pasted as text; `name` becomes the report's `path`. Text has

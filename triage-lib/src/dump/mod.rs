@@ -6,7 +6,6 @@
 
 use std::borrow::Cow;
 use std::fs::File;
-use std::ops::Deref;
 use std::path::Path;
 
 use minidump::{
@@ -20,28 +19,12 @@ mod hazard;
 use crate::error::{Stream, TriageError};
 use crate::model::{Addr, Crash, ExceptionCode, Module, SymbolState, System};
 
-/// The bytes of a dump: memory-mapped from a file, or handed over by an embedding program.
-pub enum DumpBytes {
-    /// A read-only mapping of the file; nothing is copied.
-    Mapped(memmap2::Mmap),
-    /// Bytes already in memory.
-    Owned(Vec<u8>),
-}
-
-impl Deref for DumpBytes {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        match self {
-            DumpBytes::Mapped(map) => map,
-            DumpBytes::Owned(bytes) => bytes,
-        }
-    }
-}
+use crate::file_bytes::FileBytes;
 
 /// An opened, header-checked minidump.
 pub struct Dump {
     /// The parsed container; streams are decoded lazily on request.
-    pub minidump: Minidump<'static, DumpBytes>,
+    pub minidump: Minidump<'static, FileBytes>,
     /// Whether damage was found and set aside before parsing (see [`hazard`]).
     blanked: bool,
 }
@@ -76,11 +59,11 @@ impl Dump {
         // SAFETY: the mapping is read-only. If another process truncates the file while we
         // read it, the OS may raise SIGBUS; dump shares are treated as immutable inputs.
         let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io_error)?;
-        Self::from_bytes(DumpBytes::Mapped(map))
+        Self::from_bytes(FileBytes::Mapped(map))
     }
 
     /// Parses a dump that is already in memory.
-    pub fn from_bytes(bytes: DumpBytes) -> Result<Dump, TriageError> {
+    pub fn from_bytes(bytes: FileBytes) -> Result<Dump, TriageError> {
         let len = bytes.len();
         let hazards = hazard::hazardous_entries(&bytes);
         let blanked = !hazards.is_empty();
@@ -88,7 +71,7 @@ impl Dump {
             // Only damaged dumps pay for a private copy.
             let mut copy = bytes.to_vec();
             hazard::blank_out(&mut copy, &hazards);
-            DumpBytes::Owned(copy)
+            FileBytes::Owned(copy)
         } else {
             bytes
         };

@@ -26,6 +26,8 @@ use std::sync::Mutex;
 
 use breakpad_symbols::{FrameSymbolizer, FrameWalker, SymbolFile};
 use memmap2::Mmap;
+
+use crate::file_bytes::FileBytes;
 use minidump::Module;
 
 pub(crate) use layout::fnv1a;
@@ -46,26 +48,10 @@ pub enum IndexError {
     Layout(#[from] LayoutError),
 }
 
-/// An index's bytes: mapped from the cache directory, or built in memory when there is
-/// no cache.
-enum IndexBytes {
-    Mapped(Mmap),
-    Owned(Vec<u8>),
-}
-
-impl std::ops::Deref for IndexBytes {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        match self {
-            IndexBytes::Mapped(map) => map,
-            IndexBytes::Owned(bytes) => bytes,
-        }
-    }
-}
-
 /// One symbol file's index, ready for lookups.
 pub struct SymbolIndex {
-    bytes: IndexBytes,
+    /// Mapped from the cache directory, or built in memory when there is no cache.
+    bytes: FileBytes,
     header: Header,
     /// The walker asks for a frame's symbol and then for its unwind rules at the same
     /// address; the excerpt is kept for the second question.
@@ -91,15 +77,15 @@ impl SymbolIndex {
         // SAFETY: index files are written to a temporary name and renamed into place,
         // never modified in place, so the mapped bytes do not change under us.
         let map = unsafe { Mmap::map(&file)? };
-        SymbolIndex::from_index_bytes(IndexBytes::Mapped(map))
+        SymbolIndex::from_index_bytes(FileBytes::Mapped(map))
     }
 
     /// An index held in memory, e.g. one just built by [`SymbolIndex::build`].
     pub fn from_bytes(bytes: Vec<u8>) -> Result<SymbolIndex, IndexError> {
-        SymbolIndex::from_index_bytes(IndexBytes::Owned(bytes))
+        SymbolIndex::from_index_bytes(FileBytes::Owned(bytes))
     }
 
-    fn from_index_bytes(bytes: IndexBytes) -> Result<SymbolIndex, IndexError> {
+    fn from_index_bytes(bytes: FileBytes) -> Result<SymbolIndex, IndexError> {
         let header = read_header(&bytes, INDEX_FORMAT)?;
         Ok(SymbolIndex {
             bytes,
