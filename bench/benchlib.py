@@ -112,8 +112,12 @@ def measure(cmd, env=None, sample_tree=False, tree_rss_limit_mib=None):
         return Measurement(wall, None, *tree, stopped=True)
     if proc.returncode != 0:
         sys.exit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{stderr[-2000:]}")
-    rss_kib = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", stderr).group(1))
-    return Measurement(wall, rss_kib / 1024, *tree)
+    largest = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", stderr).group(1)) / 1024
+    if sample_tree:
+        # A command shorter than one sampling period is never sampled; the tree holds at
+        # least its largest process.
+        tree[0] = max(tree[0], largest)
+    return Measurement(wall, largest, *tree)
 
 
 def dumps_in(path):

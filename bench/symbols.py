@@ -3,11 +3,13 @@
 huge `.sym` file, and shares of many builds, each build with its own symbol files.
 
 Usage: bench/symbols.py [--builds 10,30,100] [--dumps-per-build 30] [--sym-mb 10]
-                        [--big-sym-mb 160] [--runs 3] [--stackwalk-sample 60]
+                        [--big-sym-mb 160] [--runs 3] [--one-dump-runs 11]
+                        [--stackwalk-sample 60]
                         [--tree-rss-limit-mb 6000] [--keep-inputs] [--quick]
 
 Builds the release binaries, generates the inputs under target/bench/ with the corpus
-generator, then measures on this machine, now (medians of --runs runs):
+generator, then measures on this machine, now (medians of --one-dump-runs runs for the one dump, of
+--runs for the shares):
   * one dump (`triage-corpus big-symbols`) whose main module's .sym is --big-sym-mb MB, the
     other 7 modules' 1.2-4.7 MB: `minidump-stackwalk --json --symbols-path`, `triage dump`
     with a cold cache (a fresh XDG_CACHE_HOME, so any symbol index is built in that run) and
@@ -21,12 +23,13 @@ generator, then measures on this machine, now (medians of --runs runs):
 Wall time and the largest single process's peak RSS come from GNU time; `triage scan` runs
 worker processes, so the whole process tree's RSS (and PSS, which counts shared pages once)
 is also summed from /proc every 50 ms. A triage run whose tree passes --tree-rss-limit-mb
-(6000 MiB) is killed and reported as stopped: the text parser of today keeps every build's
-symbols in every worker, which 100 builds of 10 MB files take past the shared machine's
-memory. The one-build share (bench/scan.py) is not repeated.
+(6000 MiB) is killed and reported as stopped, so that a regression to holding every build's
+parsed symbols in every worker (as the text parser before the symbol index did) cannot take
+the shared machine's memory. The one-build share (bench/scan.py) is not repeated.
 
 Disk: a share takes builds x 9 x --sym-mb MB (100 builds at 10 MB: 9 GB; 10, 30 and 100
-builds together 12.6 GB) plus whatever the symbol cache of triage writes; the big dump 170 MB.
+builds together 12.6 GB) plus the symbol indexes triage writes (about 1.3x the .sym files
+indexed); the big dump 170 MB.
 Each share and its caches are removed once measured unless --keep-inputs, so at most one share
 is on disk at a time; the script stops first if the disk lacks room for the largest.
 Generation runs at about 120 MB/s on the 2-core machine (10, 30, 100 builds: 10, 29, 76 s).
@@ -67,11 +70,11 @@ def triage_env(cache):
     return env
 
 
-def cold_and_warm(cmd, args):
-    """--runs pairs of a run on a fresh cache and a second run on the same cache; after a run
+def cold_and_warm(cmd, args, runs):
+    """`runs` pairs of a run on a fresh cache and a second run on the same cache; after a run
     stopped at the memory limit, no more."""
     cold, warm = [], []
-    for _ in range(args.runs):
+    for _ in range(runs):
         cache = fresh_cache()
         for runs in (cold, warm):
             runs.append(measure(cmd, env=triage_env(cache), sample_tree=True,
@@ -146,8 +149,8 @@ def big_symbols(args, stackwalk, table):
 
     sw_cmd = [stackwalk, "--json", "--symbols-path", symbols, dump]
     triage_cmd = [TRIAGE, "dump", dump, "--symbols", symbols, "--format", "json"]
-    sw = [measure(sw_cmd) for _ in range(args.runs)]
-    cold, warm = cold_and_warm(triage_cmd, args)
+    sw = [measure(sw_cmd) for _ in range(args.one_dump_runs)]
+    cold, warm = cold_and_warm(triage_cmd, args, args.one_dump_runs)
 
     # Both walkers must name the same functions, or the timing compares different work.
     cache = fresh_cache()
@@ -201,7 +204,7 @@ def share_of_builds(args, builds, stackwalk, cores):
     out = os.path.join(WORK, "symbols-scan.jsonl")
     scan_cmd = [TRIAGE, "scan", os.path.join(path, "dumps"), "--symbols", symbols,
                 "--format", "jsonl", "--output", out]
-    cold, warm = cold_and_warm(scan_cmd, args)
+    cold, warm = cold_and_warm(scan_cmd, args, args.runs)
     # A stopped run's output says how far it got.
     with open(out) as f:
         reported = sum(1 for _ in f)
@@ -271,6 +274,9 @@ def main():
     ap.add_argument("--sym-mb", type=int, default=10)
     ap.add_argument("--big-sym-mb", type=int, default=160)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--one-dump-runs", type=int, default=11,
+                    help="runs of the one-dump measurements, which take milliseconds to a "
+                    "second each, so that their medians hold on a noisy machine")
     ap.add_argument("--stackwalk-sample", type=int, default=60)
     ap.add_argument("--tree-rss-limit-mb", type=int, default=6000,
                     help="stop a triage run whose process tree passes this many MiB of RSS")
@@ -282,6 +288,7 @@ def main():
     if args.quick:
         args.builds, args.dumps_per_build, args.sym_mb = "2,4", 5, 1
         args.big_sym_mb, args.runs, args.stackwalk_sample = 20, 1, 10
+        args.one_dump_runs = 1
     builds = sorted(int(b) for b in args.builds.split(","))
     cores = os.cpu_count() or 2
     build_release()
@@ -293,7 +300,8 @@ def main():
     shares = [share_of_builds(args, b, stackwalk, cores) for b in builds]
     report_shares(shares, args, table)
 
-    print(f"machine: {cores} cores; {sw_version}; medians of {args.runs} runs; "
+    print(f"machine: {cores} cores; {sw_version}; medians of {args.one_dump_runs} runs (one "
+          f"dump) and {args.runs} runs (shares); "
           f"{args.sym_mb} MB .sym files, {SYM_FILES_PER_BUILD} per build; "
           f"figures in MiB, targets in MB (10^6 bytes)\n")
     table.print()

@@ -17,10 +17,17 @@
 //! A file's modification time is its last use: opening an index touches it, and the size
 //! cap evicts the least recently used first. Every file is written to a temporary name and
 //! renamed, so runs sharing the directory never see a half-written file.
+//!
+//! Counting the cache means walking it, so a store does not count it every time: it adds
+//! what it wrote to the total it last counted, and walks the cache (evicting what is over
+//! the cap) only when that estimate passes the cap or when it has written an eighth of the
+//! cap since its last count. The second rule bounds what other processes writing into
+//! the same directory can add unseen.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use super::convert::CONVERTER_VERSION;
@@ -39,6 +46,15 @@ pub struct SymbolCache {
     version_dir: PathBuf,
     max_bytes: u64,
     miss_ttl: Duration,
+    /// Shared by the clones of this cache, i.e. by one process's lookups.
+    tally: Arc<Mutex<Tally>>,
+}
+
+/// Bytes of indexes as last counted by a walk of the cache, and written since.
+#[derive(Debug, Default)]
+struct Tally {
+    counted: Option<u64>,
+    written_since: u64,
 }
 
 /// What [`SymbolCache::prune`] removed and kept.
@@ -66,6 +82,7 @@ impl SymbolCache {
             root,
             max_bytes: DEFAULT_CACHE_MAX_BYTES,
             miss_ttl: DEFAULT_MISS_TTL,
+            tally: Arc::default(),
         }
     }
 
@@ -101,16 +118,22 @@ impl SymbolCache {
     /// wait and then open it. The operating system releases the lock of a process that
     /// dies. `None` (no lock, build anyway) when the lock file cannot be made.
     pub(super) fn build_lock(&self, path: &Path) -> Option<std::fs::File> {
-        let lock_path = path.with_extension("lock");
-        std::fs::create_dir_all(lock_path.parent()?).ok()?;
-        let file = std::fs::File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .ok()?;
+        let file = lock_file(path)?;
         file.lock().ok()?;
         Some(file)
+    }
+
+    /// [`SymbolCache::build_lock`] without waiting: `Err` when another process (or another
+    /// open of the lock file) is building the index now.
+    pub(super) fn try_build_lock(&self, path: &Path) -> Result<Option<std::fs::File>, Busy> {
+        let Some(file) = lock_file(path) else {
+            return Ok(None);
+        };
+        match file.try_lock() {
+            Ok(()) => Ok(Some(file)),
+            Err(std::fs::TryLockError::WouldBlock) => Err(Busy),
+            Err(std::fs::TryLockError::Error(_)) => Ok(None),
+        }
     }
 
     /// Marks the index at `path` as just used, for the size cap's LRU order.
@@ -120,8 +143,8 @@ impl SymbolCache {
         }
     }
 
-    /// Writes an index through `write` and, if the cache is now over its cap, evicts
-    /// the least recently used indexes (never the one just written).
+    /// Writes an index through `write` and, if the cache may now be over its cap, counts
+    /// it and evicts the least recently used indexes (never the one just written).
     pub(super) fn store(
         &self,
         path: &Path,
@@ -130,7 +153,19 @@ impl SymbolCache {
         // No fsync: an index torn by a power cut fails its checks and is rebuilt, and
         // syncing hundreds of megabytes would double the cost of a cold run.
         write_atomically(path, false, write)?;
-        self.evict_over(self.max_bytes, Some(path));
+        let written = std::fs::metadata(path).map_or(0, |metadata| metadata.len());
+        let mut tally = self.tally.lock().unwrap_or_else(|e| e.into_inner());
+        tally.written_since += written;
+        let may_be_over = tally
+            .counted
+            .is_none_or(|counted| counted + tally.written_since > self.max_bytes);
+        if may_be_over || tally.written_since > self.max_bytes / 8 {
+            let (_, _, kept) = self.evict_over(self.max_bytes, Some(path));
+            *tally = Tally {
+                counted: Some(kept),
+                written_since: 0,
+            };
+        }
         Ok(())
     }
 
@@ -229,6 +264,22 @@ impl SymbolCache {
         }
         (removed, freed, total)
     }
+}
+
+/// Another process holds the build lock of an index.
+#[derive(Debug)]
+pub(super) struct Busy;
+
+/// The lock file beside the index at `path`, created if need be.
+fn lock_file(path: &Path) -> Option<std::fs::File> {
+    let lock_path = path.with_extension("lock");
+    std::fs::create_dir_all(lock_path.parent()?).ok()?;
+    std::fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .ok()
 }
 
 /// The name of this version's directory: converter and index format together.
@@ -373,5 +424,36 @@ mod tests {
         assert_eq!(summary.removed_versions, 1);
         assert!(paths[1].exists() && !paths[2].exists() && !old_version.exists());
         assert_eq!(summary.kept_bytes, 100);
+    }
+
+    #[test]
+    fn stores_count_the_cache_again_only_near_the_cap_or_after_an_eighth_of_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = SymbolCache::new(dir.path()).with_max_bytes(8_000);
+        let store = |name: &str, len: usize| {
+            let path = cache.index_path(Path::new(name));
+            cache
+                .store(&path, |file| file.write_all(&vec![0; len]))
+                .unwrap();
+            path
+        };
+        store("/s/first.sym", 100);
+        // Another process writes past the cap, unseen by this one's count.
+        let other = cache.index_path(Path::new("/s/other.sym"));
+        std::fs::create_dir_all(other.parent().unwrap()).unwrap();
+        std::fs::write(&other, vec![0; 9_000]).unwrap();
+        std::fs::File::options()
+            .append(true)
+            .open(&other)
+            .unwrap()
+            .set_modified(SystemTime::now() - Duration::from_secs(100))
+            .unwrap();
+        // A small store trusts its count: nothing is walked or evicted.
+        store("/s/small.sym", 100);
+        assert!(other.exists());
+        // Past an eighth of the cap written since the count, the cache is counted again
+        // and the least recently used file goes.
+        store("/s/large.sym", 1_000);
+        assert!(!other.exists());
     }
 }

@@ -52,6 +52,10 @@ impl SymbolSource for SymbolDir {
         self.find_in_store(identity)
             .or_else(|| self.find_flat(identity))
     }
+
+    fn find_present(&self, identity: &SymbolIdentity) -> Option<PathBuf> {
+        self.find(identity)
+    }
 }
 
 /// Whether the `MODULE os cpu id name` line of a `.sym` file carries `debug_id`.

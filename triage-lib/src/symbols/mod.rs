@@ -20,7 +20,7 @@ mod symstore;
 mod text_path_tests;
 mod unpack;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -30,6 +30,7 @@ use breakpad_symbols::{FileError, FileKind, SymbolError, SymbolFile};
 use minidump::Module;
 use minidump_unwind::{FillSymbolError, FrameSymbolizer, FrameWalker, SymbolProvider};
 
+use cache::Busy;
 pub use cache::{
     default_cache_root, PruneSummary, SymbolCache, DEFAULT_CACHE_MAX_BYTES, DEFAULT_MISS_TTL,
 };
@@ -115,6 +116,14 @@ pub trait SymbolSource: Send + Sync + std::fmt::Debug {
     /// a PDB, a PE image (for its exports and unwind data), an ELF or Mach-O debug file, or
     /// any of them CAB-compressed (`.pd_`). The content decides how it is read.
     fn find(&self, identity: &SymbolIdentity) -> Option<PathBuf>;
+
+    /// [`SymbolSource::find`] among the files already on this machine, fetching nothing.
+    /// A lookup that waits for another process to index a file uses the time to index a
+    /// module that is likely needed next, and must not download for a guess. The default
+    /// finds nothing, so a source that does not say takes no part.
+    fn find_present(&self, _identity: &SymbolIdentity) -> Option<PathBuf> {
+        None
+    }
 }
 
 /// Key under which lookups are recorded: the fields breakpad-symbols' `Symbolizer` caches by.
@@ -147,6 +156,7 @@ impl Symbols {
                 cache,
                 conversions: AtomicUsize::new(0),
                 indexes_built: AtomicUsize::new(0),
+                likely_next: Mutex::default(),
             },
             resident: Resident::new(DEFAULT_MEMORY_BUDGET),
             outcomes: Mutex::new(HashMap::new()),
@@ -175,6 +185,27 @@ impl Symbols {
     /// Bytes of symbol indexes held open now (mapped or in memory).
     pub fn held_bytes(&self) -> usize {
         self.resident.held_bytes()
+    }
+
+    /// Notes the modules of a dump about to be walked. While a lookup waits for another
+    /// process that is indexing the file it needs (scan workers meeting the same build at
+    /// once), it indexes one of these in the meantime, if present on this machine, so the
+    /// workers index different files instead of queueing for one.
+    pub(crate) fn expect_modules(&self, identities: impl IntoIterator<Item = SymbolIdentity>) {
+        if self.locator.cache.is_none() {
+            return;
+        }
+        let mut next = self
+            .locator
+            .likely_next
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        for identity in identities {
+            let key = (identity.debug_file.clone(), identity.debug_id.clone());
+            if next.seen.insert(key) {
+                next.queue.push_back(identity);
+            }
+        }
     }
 
     /// What the search found for `module`; `Unused` if it was never looked up.
@@ -258,6 +289,15 @@ struct Locator {
     cache: Option<SymbolCache>,
     conversions: AtomicUsize,
     indexes_built: AtomicUsize,
+    /// Modules of the dumps being walked, to index while waiting for another process.
+    likely_next: Mutex<LikelyNext>,
+}
+
+/// Identities to index ahead while waiting, each at most once per run.
+#[derive(Default)]
+struct LikelyNext {
+    queue: VecDeque<SymbolIdentity>,
+    seen: HashSet<(String, String)>,
 }
 
 impl Locator {
@@ -312,7 +352,13 @@ impl Locator {
         if let Some(index) = fresh_index(cache, &entry, stamp) {
             return Ok((index, false));
         }
-        let _building = cache.build_lock(&entry);
+        let _building = loop {
+            match cache.try_build_lock(&entry) {
+                Ok(lock) => break lock,
+                Err(Busy) if self.index_one_likely_next(cache) => {}
+                Err(Busy) => break cache.build_lock(&entry),
+            }
+        };
         // Another process may have built it while this one waited for the lock.
         if let Some(index) = fresh_index(cache, &entry, stamp) {
             return Ok((index, false));
@@ -327,6 +373,52 @@ impl Locator {
             Err(error) => tracing::warn!("cannot cache index {}: {error}", entry.display()),
         }
         Ok((in_memory(&symbols, stamp)?, true))
+    }
+
+    /// Indexes into `cache` the next noted module whose symbols are on this machine and
+    /// not indexed or being indexed; false when none is left to try.
+    fn index_one_likely_next(&self, cache: &SymbolCache) -> bool {
+        loop {
+            let next = self
+                .likely_next
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .queue
+                .pop_front();
+            let Some(identity) = next else {
+                return false;
+            };
+            if cache.missed_recently(&identity, &self.search_path) {
+                continue;
+            }
+            let Some(path) = self
+                .sources
+                .iter()
+                .find_map(|source| source.find_present(&identity))
+            else {
+                continue;
+            };
+            let Ok(metadata) = std::fs::metadata(&path) else {
+                continue;
+            };
+            let entry = cache.index_path(&path);
+            let stamp = SourceStamp::of(&metadata);
+            if fresh_index(cache, &entry, stamp).is_some() {
+                continue;
+            }
+            let Ok(Some(_building)) = cache.try_build_lock(&entry) else {
+                continue;
+            };
+            if fresh_index(cache, &entry, stamp).is_none() {
+                let built = self.parse(&path, Some(&identity)).and_then(|symbols| {
+                    Ok(cache.store(&entry, |file| SymbolIndex::write(&symbols, stamp, file))?)
+                });
+                if let Err(error) = built {
+                    tracing::debug!("not indexed ahead: {}: {error}", path.display());
+                }
+            }
+            return true;
+        }
     }
 
     /// Parses the file at `path`, converting it first when it is not Breakpad text.
@@ -451,6 +543,53 @@ mod tests {
         // ...unless misses expire at once.
         assert!(run(std::time::Duration::ZERO).index_for(ntdll).is_none());
         assert_eq!(asked.load(Ordering::Relaxed), 2);
+    }
+
+    #[test]
+    fn a_lookup_waiting_for_another_process_indexes_a_likely_next_module_meanwhile() {
+        let store = tempfile::tempdir().unwrap();
+        let write_sym = |name: &str, id: &str| {
+            let dir = store.path().join(format!("{name}.pdb")).join(id);
+            std::fs::create_dir_all(&dir).unwrap();
+            let path = dir.join(format!("{name}.sym"));
+            let text = format!("MODULE windows x86 {id} {name}.pdb\nFUNC 1000 10 0 {name}_f\n");
+            std::fs::write(&path, text).unwrap();
+            path
+        };
+        let (a, b) = (write_sym("a", "AAAA1"), write_sym("b", "BBBB1"));
+        let cache_dir = tempfile::tempdir().unwrap();
+        let cache = SymbolCache::new(cache_dir.path());
+        let symbols = Symbols::new(
+            vec![Box::new(SymbolDir::new(store.path()))],
+            Some(cache.clone()),
+        );
+        symbols.expect_modules([SymbolIdentity {
+            debug_file: "b.pdb".into(),
+            debug_id: "BBBB1".into(),
+            code_file: None,
+            code_id: None,
+        }]);
+        // Another process is indexing a: its build lock is held (a lock taken through
+        // another open of the lock file conflicts even within one process).
+        let held = cache.build_lock(&cache.index_path(&a)).unwrap();
+        std::thread::scope(|scope| {
+            let waiting = scope.spawn(|| symbols.index_file(&a));
+            let b_index = cache.index_path(&b);
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+            while !b_index.exists() && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            assert!(b_index.exists(), "b was not indexed while waiting for a");
+            assert!(!waiting.is_finished(), "the lookup of a did not wait");
+            drop(held);
+            assert!(
+                waiting.join().unwrap().unwrap(),
+                "a was not built after the wait"
+            );
+        });
+        assert_eq!(symbols.indexes_built(), 2);
+        // b was taken off the list: a second wait has nothing left to index.
+        assert!(!symbols.locator.index_one_likely_next(&cache));
     }
 
     #[test]

@@ -104,11 +104,7 @@ impl SymbolServer {
 
 impl SymbolSource for SymbolServer {
     fn find(&self, identity: &SymbolIdentity) -> Option<PathBuf> {
-        if let Some(found) = self
-            .stores
-            .iter()
-            .find_map(|store| store.find_in_store(identity))
-        {
+        if let Some(found) = self.find_present(identity) {
             return Some(found);
         }
         let agent = self.agent.as_ref()?;
@@ -128,6 +124,13 @@ impl SymbolSource for SymbolServer {
             }
         }
         None
+    }
+
+    /// What the local stores hold; nothing is downloaded.
+    fn find_present(&self, identity: &SymbolIdentity) -> Option<PathBuf> {
+        self.stores
+            .iter()
+            .find_map(|store| store.find_in_store(identity))
     }
 }
 

@@ -73,6 +73,7 @@ fn assert_same_walks(dump_root: &Path, symbol_roots: &[PathBuf]) -> (usize, usiz
         cache: None,
         conversions: AtomicUsize::new(0),
         indexes_built: AtomicUsize::new(0),
+        likely_next: Default::default(),
     }));
     let limits = Limits::default();
     let (mut dumps, mut frames) = (0, 0);

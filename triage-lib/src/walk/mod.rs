@@ -2,14 +2,14 @@
 
 mod budget;
 
-use minidump::{MinidumpThreadList, UnifiedMemoryList};
+use minidump::{MinidumpModuleList, MinidumpThreadList, UnifiedMemoryList};
 use minidump_processor::{ProcessError, ProcessorOptions};
 use minidump_unwind::{FrameTrust, StackFrame, SymbolProvider};
 
 use crate::dump::{file_name, Dump};
 use crate::error::{Stream, TriageError};
 use crate::model::{Addr, Frame, Thread, Trust};
-use crate::symbols::Symbols;
+use crate::symbols::{SymbolIdentity, Symbols};
 
 /// Bounds on the work done for one dump.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +59,13 @@ pub fn walk_threads(
     symbols: &Symbols,
     limits: &Limits,
 ) -> Result<Walked, TriageError> {
+    if let Ok(modules) = dump.minidump.get_stream::<MinidumpModuleList>() {
+        symbols.expect_modules(
+            modules
+                .iter()
+                .filter_map(|module| SymbolIdentity::of(module)),
+        );
+    }
     walk_threads_with(dump, symbols, limits)
 }
 
