@@ -175,7 +175,7 @@ fn prune_to_zero_removes_every_index() {
         .unwrap();
     assert!(output.status.success(), "{output:?}");
     assert!(
-        stdout(&output).starts_with("removed 2 indexes, 0 remembered misses"),
+        stdout(&output).starts_with("removed 2 indexes, 0 downloads, 0 remembered misses"),
         "{}",
         stdout(&output)
     );

@@ -23,7 +23,7 @@ pub(crate) enum SymbolsAction {
         cache: CacheArgs,
     },
     /// Shrink the cache: drop other versions' files, expired remembered misses, and the
-    /// least recently used indexes until the rest fit the cap.
+    /// least recently used indexes and downloads until the rest fit the cap.
     Prune {
         /// Cap in MiB for this prune (default: --cache-max-size).
         #[arg(long, value_name = "MIB")]
@@ -43,7 +43,8 @@ pub(crate) struct CacheArgs {
     /// else ~/.cache/triage].
     #[arg(long, value_name = "DIR")]
     pub(crate) cache_dir: Option<PathBuf>,
-    /// Cap in MiB on the symbol indexes in the cache; the least recently used go first.
+    /// Cap in MiB on the symbol indexes and downloads in the cache; the least recently used
+    /// go first.
     #[arg(long, value_name = "MIB", default_value_t = symbols::DEFAULT_CACHE_MAX_BYTES >> 20)]
     pub(crate) cache_max_size: u64,
 }
@@ -71,8 +72,9 @@ pub(crate) fn run(action: SymbolsAction) -> Result<ExitCode, Fatal> {
                 .cache()?
                 .prune(max_size.map(|mib| mib << 20), forget_misses);
             say(format!(
-                "removed {} indexes, {} remembered misses and {} old cache versions ({} MiB); {} MiB of indexes kept",
+                "removed {} indexes, {} downloads, {} remembered misses and {} old cache versions ({} MiB); {} MiB of indexes and downloads kept",
                 summary.removed_indexes,
+                summary.removed_downloads,
                 summary.removed_misses,
                 summary.removed_versions,
                 summary.freed_bytes >> 20,

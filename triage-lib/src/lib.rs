@@ -279,7 +279,9 @@ impl TriageBuilder {
         let cache_root = self.cache_root.or_else(default_cache_root);
         let settings = SearchSettings {
             server: self.server,
-            default_store: cache_root.as_ref().map(|root| root.join("symbols")),
+            default_store: cache_root
+                .as_ref()
+                .map(|root| root.join(symbols::DOWNLOADS_DIR)),
         };
         let mut sources = Vec::new();
         let mut unsupported_symbol_entries = Vec::new();

@@ -5,6 +5,7 @@
 //! ```text
 //! triage-v<VERSION>/index/<hh>/<hash>-<file name>.index   one per symbol file found
 //! triage-v<VERSION>/misses/<hash>                          one per module searched in vain
+//! symbols/<debug_file>/<DEBUGID>/<file>                     downloads of `srv**URL` entries
 //! ```
 //!
 //! An index is keyed by the canonical path of the file it was built from (`<hash>` is the
@@ -15,7 +16,9 @@
 //! an older layout; `prune` removes other versions' directories.
 //!
 //! A file's modification time is its last use: opening an index touches it, and the size
-//! cap evicts the least recently used first. Every file is written to a temporary name and
+//! cap evicts the least recently used indexes and downloads first. A download's use is its
+//! access time instead (its modification time is part of its index's key): opening the
+//! index of a download marks both. An evicted download is fetched again when needed. Every file is written to a temporary name and
 //! renamed, so runs sharing the directory never see a half-written file.
 //!
 //! Counting the cache means walking it, so a store does not count it every time: it adds
@@ -24,6 +27,7 @@
 //! cap since its last count. The second rule bounds what other processes writing into
 //! the same directory can add unseen.
 
+use std::fs::FileTimes;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -34,8 +38,10 @@ use super::convert::CONVERTER_VERSION;
 use super::index::{fnv1a, INDEX_FORMAT};
 use super::{is_plain_component, SymbolIdentity};
 
-/// Default cap on the cache directory's indexes ([`SymbolCache::with_max_bytes`]).
+/// Default cap on the cache directory's indexes and downloads ([`SymbolCache::with_max_bytes`]).
 pub const DEFAULT_CACHE_MAX_BYTES: u64 = 20 << 30;
+/// The directory of the cache root that downloads land in ([`SymbolCache::downloads_dir`]).
+pub const DOWNLOADS_DIR: &str = "symbols";
 /// Default time a miss is remembered ([`SymbolCache::with_miss_ttl`]).
 pub const DEFAULT_MISS_TTL: Duration = Duration::from_secs(3600);
 
@@ -62,13 +68,15 @@ struct Tally {
 pub struct PruneSummary {
     /// Index files removed, least recently used first, to get under the cap.
     pub removed_indexes: usize,
+    /// Downloaded symbol files removed to get under the cap (fetched again when needed).
+    pub removed_downloads: usize,
     /// Miss records removed (all of them, or the expired ones).
     pub removed_misses: usize,
     /// Directories of other cache versions removed.
     pub removed_versions: usize,
     /// Bytes freed.
     pub freed_bytes: u64,
-    /// Bytes of indexes left.
+    /// Bytes of indexes and downloads left.
     pub kept_bytes: u64,
 }
 
@@ -86,7 +94,7 @@ impl SymbolCache {
         }
     }
 
-    /// The same cache with its indexes capped at `max_bytes` in all.
+    /// The same cache with its indexes and downloads capped at `max_bytes` in all.
     pub fn with_max_bytes(mut self, max_bytes: u64) -> SymbolCache {
         self.max_bytes = max_bytes;
         self
@@ -96,6 +104,11 @@ impl SymbolCache {
     pub fn with_miss_ttl(mut self, ttl: Duration) -> SymbolCache {
         self.miss_ttl = ttl;
         self
+    }
+
+    /// The symbol store that downloads of `srv**URL` entries land in, under the cap.
+    pub fn downloads_dir(&self) -> PathBuf {
+        self.root.join(DOWNLOADS_DIR)
     }
 
     /// Where the index of the symbol file at `source` is kept.
@@ -136,10 +149,16 @@ impl SymbolCache {
         }
     }
 
-    /// Marks the index at `path` as just used, for the size cap's LRU order.
-    pub(super) fn touch(&self, path: &Path) {
+    /// Marks the index at `path`, built from `source`, as just used, for the size cap's
+    /// LRU order; a downloaded source too, by its access time.
+    pub(super) fn touch(&self, path: &Path, source: &Path) {
         if let Ok(file) = std::fs::File::options().append(true).open(path) {
             let _ = file.set_modified(SystemTime::now());
+        }
+        if source.starts_with(self.downloads_dir()) {
+            if let Ok(file) = std::fs::File::open(source) {
+                let _ = file.set_times(FileTimes::new().set_accessed(SystemTime::now()));
+            }
         }
     }
 
@@ -160,9 +179,9 @@ impl SymbolCache {
             .counted
             .is_none_or(|counted| counted + tally.written_since > self.max_bytes);
         if may_be_over || tally.written_since > self.max_bytes / 8 {
-            let (_, _, kept) = self.evict_over(self.max_bytes, Some(path));
+            let evicted = self.evict_over(self.max_bytes, Some(path));
             *tally = Tally {
-                counted: Some(kept),
+                counted: Some(evicted.kept_bytes),
                 written_since: 0,
             };
         }
@@ -203,67 +222,85 @@ impl SymbolCache {
     }
 
     /// Removes other cache versions' directories and miss records (all with
-    /// `forget_misses`, else the expired ones), then least recently used indexes until
-    /// they fit in `max_bytes` (default: this cache's cap).
+    /// `forget_misses`, else the expired ones), then least recently used indexes and
+    /// downloads until they fit in `max_bytes` (default: this cache's cap).
     pub fn prune(&self, max_bytes: Option<u64>, forget_misses: bool) -> PruneSummary {
         let mut summary = PruneSummary::default();
         let current = version_dir_name();
         for entry in read_dir(&self.root) {
             let name = entry.file_name().to_string_lossy().into_owned();
             if name.starts_with("triage-v") && name != current && entry.path().is_dir() {
-                summary.freed_bytes += files_under(&entry.path())
-                    .map(|(_, len, _)| len)
-                    .sum::<u64>();
+                summary.freed_bytes += files_under(&entry.path()).map(|file| file.len).sum::<u64>();
                 if std::fs::remove_dir_all(entry.path()).is_ok() {
                     summary.removed_versions += 1;
                 }
             }
         }
-        for (path, len, modified) in files_under(&self.version_dir.join("misses")) {
+        for miss in files_under(&self.version_dir.join("misses")) {
             let expired = SystemTime::now()
-                .duration_since(modified)
+                .duration_since(miss.modified)
                 .map_or(true, |age| age >= self.miss_ttl);
-            if (forget_misses || expired) && std::fs::remove_file(&path).is_ok() {
+            if (forget_misses || expired) && std::fs::remove_file(&miss.path).is_ok() {
                 summary.removed_misses += 1;
-                summary.freed_bytes += len;
+                summary.freed_bytes += miss.len;
             }
         }
         let evicted = self.evict_over(max_bytes.unwrap_or(self.max_bytes), None);
-        summary.removed_indexes = evicted.0;
-        summary.freed_bytes += evicted.1;
-        summary.kept_bytes = evicted.2;
-        summary
+        PruneSummary {
+            removed_indexes: evicted.removed_indexes,
+            removed_downloads: evicted.removed_downloads,
+            freed_bytes: summary.freed_bytes + evicted.freed_bytes,
+            kept_bytes: evicted.kept_bytes,
+            ..summary
+        }
     }
 
-    /// Deletes least recently used indexes until the rest fit in `max_bytes`, sparing
-    /// `keep`. Returns how many were deleted, the bytes freed and the bytes left.
-    fn evict_over(&self, max_bytes: u64, keep: Option<&Path>) -> (usize, u64, u64) {
-        let mut indexes: Vec<(PathBuf, u64, SystemTime)> =
-            files_under(&self.version_dir.join("index"))
-                .filter(|(path, _, _)| path.extension().is_some_and(|ext| ext == "index"))
-                .collect();
-        let mut total: u64 = indexes.iter().map(|(_, len, _)| len).sum();
-        let (mut removed, mut freed) = (0, 0);
-        if total <= max_bytes {
-            return (removed, freed, total);
+    /// Deletes least recently used indexes and downloads until the rest fit in
+    /// `max_bytes`, sparing `keep`.
+    fn evict_over(&self, max_bytes: u64, keep: Option<&Path>) -> PruneSummary {
+        let indexes = files_under(&self.version_dir.join("index"))
+            .filter(|file| file.path.extension().is_some_and(|ext| ext == "index"));
+        let downloads = files_under(&self.downloads_dir()).map(|mut file| {
+            file.modified = file.modified.max(file.accessed);
+            file
+        });
+        let mut files: Vec<CachedFile> = indexes.chain(downloads).collect();
+        let mut evicted = PruneSummary {
+            kept_bytes: files.iter().map(|file| file.len).sum(),
+            ..PruneSummary::default()
+        };
+        if evicted.kept_bytes <= max_bytes {
+            return evicted;
         }
-        indexes.sort_by_key(|(_, _, modified)| *modified);
-        for (path, len, _) in indexes {
-            if total <= max_bytes {
+        files.sort_by_key(|file| file.modified);
+        for file in files {
+            if evicted.kept_bytes <= max_bytes {
                 break;
             }
-            if Some(path.as_path()) == keep {
+            if Some(file.path.as_path()) == keep {
                 continue;
             }
             // Another run may have removed it first; either way it is gone.
-            if std::fs::remove_file(&path).is_ok() {
-                removed += 1;
-                freed += len;
+            if std::fs::remove_file(&file.path).is_ok() {
+                if file.path.starts_with(&self.version_dir) {
+                    evicted.removed_indexes += 1;
+                } else {
+                    evicted.removed_downloads += 1;
+                }
+                evicted.freed_bytes += file.len;
             }
-            total = total.saturating_sub(len);
+            evicted.kept_bytes = evicted.kept_bytes.saturating_sub(file.len);
         }
-        (removed, freed, total)
+        evicted
     }
+}
+
+/// A file of the cache, as [`files_under`] found it.
+struct CachedFile {
+    path: PathBuf,
+    len: u64,
+    modified: SystemTime,
+    accessed: SystemTime,
 }
 
 /// Another process holds the build lock of an index.
@@ -291,9 +328,8 @@ fn read_dir(dir: &Path) -> impl Iterator<Item = std::fs::DirEntry> {
     std::fs::read_dir(dir).into_iter().flatten().flatten()
 }
 
-/// Every regular file under `dir` (temporary files of writes in progress excepted), with
-/// its length and modification time.
-fn files_under(dir: &Path) -> impl Iterator<Item = (PathBuf, u64, SystemTime)> {
+/// Every regular file under `dir` (temporary files of writes in progress excepted).
+fn files_under(dir: &Path) -> impl Iterator<Item = CachedFile> {
     let mut pending = vec![dir.to_path_buf()];
     let mut found = Vec::new();
     while let Some(dir) = pending.pop() {
@@ -304,8 +340,12 @@ fn files_under(dir: &Path) -> impl Iterator<Item = (PathBuf, u64, SystemTime)> {
             if metadata.is_dir() {
                 pending.push(entry.path());
             } else if !entry.file_name().to_string_lossy().ends_with(".tmp") {
-                let modified = metadata.modified().unwrap_or(SystemTime::UNIX_EPOCH);
-                found.push((entry.path(), metadata.len(), modified));
+                found.push(CachedFile {
+                    path: entry.path(),
+                    len: metadata.len(),
+                    modified: metadata.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+                    accessed: metadata.accessed().unwrap_or(SystemTime::UNIX_EPOCH),
+                });
             }
         }
     }
@@ -418,12 +458,49 @@ mod tests {
         }
         // Storing the third went over 250 bytes: the oldest went.
         assert!(!paths[0].exists() && paths[1].exists() && paths[2].exists());
-        cache.touch(&paths[1]);
+        cache.touch(&paths[1], Path::new("/s/1.sym"));
         let summary = cache.prune(Some(100), false);
         assert_eq!(summary.removed_indexes, 1);
         assert_eq!(summary.removed_versions, 1);
         assert!(paths[1].exists() && !paths[2].exists() && !old_version.exists());
         assert_eq!(summary.kept_bytes, 100);
+    }
+
+    #[test]
+    fn downloads_are_under_the_cap_and_used_by_their_access_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = SymbolCache::new(dir.path());
+        let download = |name: &str, age: u64| {
+            let path = cache.downloads_dir().join(name).join("ID1").join("x.sym");
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, [0; 100]).unwrap();
+            let long_ago = SystemTime::now() - Duration::from_secs(age);
+            let file = std::fs::File::options().append(true).open(&path).unwrap();
+            file.set_times(
+                FileTimes::new()
+                    .set_modified(long_ago)
+                    .set_accessed(long_ago),
+            )
+            .unwrap();
+            path
+        };
+        // `used` was fetched first: without marking its use, it would go first.
+        let (used, unused) = (download("used.pdb", 2000), download("unused.pdb", 1000));
+        let modified = std::fs::metadata(&used).unwrap().modified().unwrap();
+        // Opening the index of `used` marks the download used, leaving its mtime (the
+        // index's key) as it was.
+        let index = cache.index_path(&used);
+        std::fs::create_dir_all(index.parent().unwrap()).unwrap();
+        std::fs::write(&index, [0; 10]).unwrap();
+        cache.touch(&index, &used);
+        assert_eq!(
+            std::fs::metadata(&used).unwrap().modified().unwrap(),
+            modified
+        );
+        let summary = cache.prune(Some(150), false);
+        assert_eq!((summary.removed_downloads, summary.removed_indexes), (1, 0));
+        assert!(used.exists() && !unused.exists() && index.exists());
+        assert_eq!(summary.kept_bytes, 110);
     }
 
     #[test]

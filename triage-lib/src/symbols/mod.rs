@@ -33,6 +33,7 @@ use minidump_unwind::{FillSymbolError, FrameSymbolizer, FrameWalker, SymbolProvi
 use cache::Busy;
 pub use cache::{
     default_cache_root, PruneSummary, SymbolCache, DEFAULT_CACHE_MAX_BYTES, DEFAULT_MISS_TTL,
+    DOWNLOADS_DIR,
 };
 pub use index::{IndexError, LayoutError, SourceStamp, SymbolIndex, INDEX_FORMAT};
 pub use local_dir::SymbolDir;
@@ -349,7 +350,7 @@ impl Locator {
             return Ok((in_memory(&symbols, stamp)?, true));
         };
         let entry = cache.index_path(path);
-        if let Some(index) = fresh_index(cache, &entry, stamp) {
+        if let Some(index) = fresh_index(cache, &entry, path, stamp) {
             return Ok((index, false));
         }
         let _building = loop {
@@ -360,7 +361,7 @@ impl Locator {
             }
         };
         // Another process may have built it while this one waited for the lock.
-        if let Some(index) = fresh_index(cache, &entry, stamp) {
+        if let Some(index) = fresh_index(cache, &entry, path, stamp) {
             return Ok((index, false));
         }
         let symbols = self.parse(path, identity)?;
@@ -403,13 +404,13 @@ impl Locator {
             };
             let entry = cache.index_path(&path);
             let stamp = SourceStamp::of(&metadata);
-            if fresh_index(cache, &entry, stamp).is_some() {
+            if fresh_index(cache, &entry, &path, stamp).is_some() {
                 continue;
             }
             let Ok(Some(_building)) = cache.try_build_lock(&entry) else {
                 continue;
             };
-            if fresh_index(cache, &entry, stamp).is_none() {
+            if fresh_index(cache, &entry, &path, stamp).is_none() {
                 let built = self.parse(&path, Some(&identity)).and_then(|symbols| {
                     Ok(cache.store(&entry, |file| SymbolIndex::write(&symbols, stamp, file))?)
                 });
@@ -465,10 +466,15 @@ impl Locator {
 
 /// The cached index at `entry` when it was built from a source with `stamp`; a stale,
 /// torn or foreign file is left to be rebuilt.
-fn fresh_index(cache: &SymbolCache, entry: &Path, stamp: SourceStamp) -> Option<Arc<SymbolIndex>> {
+fn fresh_index(
+    cache: &SymbolCache,
+    entry: &Path,
+    source: &Path,
+    stamp: SourceStamp,
+) -> Option<Arc<SymbolIndex>> {
     match SymbolIndex::open(entry) {
         Ok(index) if index.source() == stamp => {
-            cache.touch(entry);
+            cache.touch(entry, source);
             return Some(Arc::new(index));
         }
         Ok(_) => tracing::debug!("{} is stale; indexing its source again", entry.display()),
