@@ -19,7 +19,8 @@ generator, then measures on this machine, now (medians of --one-dump-runs runs f
     --sym-mb MB; `triage scan DIR/dumps --symbols DIR/symbols --format jsonl --output FILE`
     cold and warm, and minidump-stackwalk once per file over --stackwalk-sample of the same
     dumps (spread over the builds), <cores> at a time; its per-dump cost is constant, so the
-    sample's rate stands for the share.
+    sample's rate stands for the share. Each round runs cold, warm, then the reference, and
+    a throughput ratio is the median of the rounds' ratios.
 Wall time and the largest single process's peak RSS come from GNU time; `triage scan` runs
 worker processes, so the whole process tree's RSS (and PSS, which counts shared pages once)
 is also summed from /proc every 50 ms. A triage run whose tree passes --tree-rss-limit-mb
@@ -204,20 +205,26 @@ def share_of_builds(args, builds, stackwalk, cores):
     out = os.path.join(WORK, "symbols-scan.jsonl")
     scan_cmd = [TRIAGE, "scan", os.path.join(path, "dumps"), "--symbols", symbols,
                 "--format", "jsonl", "--output", out]
-    cold, warm = cold_and_warm(scan_cmd, args, args.runs)
-    # A stopped run's output says how far it got.
-    with open(out) as f:
-        reported = sum(1 for _ in f)
-    if not stopped(cold + warm):
-        assert reported == len(listed), (reported, len(listed))
-
     # share.json lists the dumps build by build, so a stride spreads the sample over them.
     sample = sample_of(listed, args.stackwalk_sample)
     listing = os.path.join(WORK, "symbols-sample.txt")
     with open(listing, "w") as f:
         f.write("\n".join(sample) + "\n")
-    sw = [measure(stackwalk_files_cmd(stackwalk, symbols, listing, cores))
-          for _ in range(args.runs)]
+    # Each cold/warm pair is followed by a reference run, and each ratio is taken within
+    # one round: on a shared machine the load drifts over minutes.
+    cold, warm, sw = [], [], []
+    for _ in range(args.runs):
+        pair = cold_and_warm(scan_cmd, args, 1)
+        cold += pair[0]
+        warm += pair[1]
+        if stopped(cold + warm):
+            break
+        sw.append(measure(stackwalk_files_cmd(stackwalk, symbols, listing, cores)))
+    # A stopped run's output says how far it got.
+    with open(out) as f:
+        reported = sum(1 for _ in f)
+    if not stopped(cold + warm):
+        assert reported == len(listed), (reported, len(listed))
     if not args.keep_inputs:
         shutil.rmtree(path)
     return {
@@ -227,8 +234,9 @@ def share_of_builds(args, builds, stackwalk, cores):
         "reported": reported,
         "cold": cold,
         "warm": warm,
-        "sw_rate": len(sample) / median(m.wall for m in sw),
-        "sw_rss": median(m.largest_rss for m in sw),
+        "sw_rates": [len(sample) / m.wall for m in sw],
+        "sw_rate": median(len(sample) / m.wall for m in sw) if sw else float("nan"),
+        "sw_rss": median(m.largest_rss for m in sw) if sw else float("nan"),
     }
 
 
@@ -244,10 +252,12 @@ def report_shares(shares, args, table):
                       f"reported", f"{share['sw_rate']:.1f} dumps/s", "", "≤ 400 MB", False)
             continue
         for label, target in (("cold", 25), ("warm", 200)):
-            rate = share["dumps"] / median(m.wall for m in share[label])
-            ratio = rate / share["sw_rate"]
+            rates = [share["dumps"] / m.wall for m in share[label]]
+            ratios = [rate / sw for rate, sw in zip(rates, share["sw_rates"])]
+            ratio = median(ratios)
             table.add(f"{head}, {label} cache: dumps/s (reference on {share['sample']})",
-                      f"{rate:.1f}", f"{share['sw_rate']:.1f}", f"{ratio:.1f}×",
+                      f"{median(rates):.1f}", f"{share['sw_rate']:.1f}",
+                      f"{ratio:.1f}× ({', '.join(f'{r:.1f}' for r in ratios)})",
                       f"≥ {target}×", ratio >= target)
         for label in ("cold", "warm"):
             runs = share[label]

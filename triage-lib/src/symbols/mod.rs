@@ -202,10 +202,7 @@ impl Symbols {
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         for identity in identities {
-            let key = (identity.debug_file.clone(), identity.debug_id.clone());
-            if next.seen.insert(key) {
-                next.queue.push_back(identity);
-            }
+            next.push(identity);
         }
     }
 
@@ -299,6 +296,34 @@ struct Locator {
 struct LikelyNext {
     queue: VecDeque<SymbolIdentity>,
     seen: HashSet<(String, String)>,
+    /// Debug file names (lowercase) that walks of this run have needed, in any build:
+    /// the modules a walk touches are much the same from one build to the next, so these
+    /// are indexed ahead first, before modules no walk has needed yet.
+    needed: HashSet<String>,
+}
+
+impl LikelyNext {
+    /// Most identities kept waiting; the oldest are dropped past it.
+    const MAX_QUEUED: usize = 4096;
+
+    fn push(&mut self, identity: SymbolIdentity) {
+        let key = (identity.debug_file.clone(), identity.debug_id.clone());
+        if self.seen.insert(key) {
+            if self.queue.len() == Self::MAX_QUEUED {
+                self.queue.pop_front();
+            }
+            self.queue.push_back(identity);
+        }
+    }
+
+    /// The next identity to index ahead: the oldest of a needed name, else the oldest.
+    fn pop(&mut self) -> Option<SymbolIdentity> {
+        let needed = self.queue.iter().position(|identity| {
+            self.needed
+                .contains(&identity.debug_file.to_ascii_lowercase())
+        });
+        self.queue.remove(needed.unwrap_or(0))
+    }
 }
 
 impl Locator {
@@ -327,6 +352,11 @@ impl Locator {
             }
             return (None, SymbolState::Missing);
         };
+        self.likely_next
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .needed
+            .insert(identity.debug_file.to_ascii_lowercase());
         match self.index_of(&path, Some(&identity)) {
             Ok((index, _)) => (Some(index), SymbolState::Loaded),
             Err(error) => {
@@ -384,8 +414,7 @@ impl Locator {
                 .likely_next
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .queue
-                .pop_front();
+                .pop();
             let Some(identity) = next else {
                 return false;
             };
@@ -596,6 +625,30 @@ mod tests {
         assert_eq!(symbols.indexes_built(), 2);
         // b was taken off the list: a second wait has nothing left to index.
         assert!(!symbols.locator.index_one_likely_next(&cache));
+    }
+
+    #[test]
+    fn modules_walks_needed_before_are_indexed_ahead_first() {
+        let identity = |file: &str, id: &str| SymbolIdentity {
+            debug_file: file.into(),
+            debug_id: id.into(),
+            code_file: None,
+            code_id: None,
+        };
+        let mut next = LikelyNext::default();
+        for (file, id) in [
+            ("advapi32.pdb", "A1"),
+            ("ntdll.pdb", "B2"),
+            ("ntdll.pdb", "B2"),
+        ] {
+            next.push(identity(file, id));
+        }
+        next.needed.insert("ntdll.pdb".into());
+        next.push(identity("NTDLL.PDB", "C3"));
+        let order: Vec<String> = std::iter::from_fn(|| next.pop())
+            .map(|identity| identity.debug_id)
+            .collect();
+        assert_eq!(order, ["B2", "C3", "A1"]);
     }
 
     #[test]
