@@ -7,7 +7,7 @@ use super::{frame_symbol, ModuleStyle};
 use crate::model::Report;
 use crate::scan::Summary;
 
-const STYLE: &str = "body{font:14px system-ui,sans-serif;margin:2em;color:#222}\
+pub(super) const STYLE: &str = "body{font:14px system-ui,sans-serif;margin:2em;color:#222}\
 table{border-collapse:collapse;margin:1em 0;max-width:100%}td.path{word-break:break-all;max-width:40em}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}\
 th{background:#f0f0f0}.error{color:#b00}.known{color:#060;font-weight:bold}code,pre{font:12px ui-monospace,monospace}\
 section{border-top:1px solid #ddd;margin-top:1em;padding-top:.5em}\
@@ -175,7 +175,7 @@ fn details(out: &mut String, n: usize, report: &Report) {
 }
 
 /// Horizontal bars, one per entry, scaled to the largest count.
-fn bar_chart(bars: &[(String, usize)]) -> String {
+pub(super) fn bar_chart(bars: &[(String, usize)]) -> String {
     if bars.is_empty() {
         return "<p>No crashes to chart.</p>".to_string();
     }
@@ -211,14 +211,16 @@ fn bar_chart(bars: &[(String, usize)]) -> String {
     svg
 }
 
-fn shorten(text: &str, max: usize) -> String {
+/// `text` cut to `max` characters, with `…` when cut.
+pub(crate) fn shorten(text: &str, max: usize) -> String {
     match text.char_indices().nth(max) {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text.to_string(),
     }
 }
 
-fn escape(text: &str) -> String {
+/// `text` safe inside HTML elements and attribute values.
+pub(super) fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

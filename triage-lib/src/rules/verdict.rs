@@ -120,7 +120,9 @@ pub(crate) fn parse_version(text: &str) -> Option<Vec<u64>> {
     parts.filter(|p| !p.is_empty())
 }
 
-fn compare_versions(installed: &str, fixed: &str) -> Option<std::cmp::Ordering> {
+/// Orders two dotted versions numerically (`5.5.2652.9` < `5.5.2652.85`; missing parts are
+/// zeros); `None` when either is not numeric.
+pub(crate) fn compare_versions(installed: &str, fixed: &str) -> Option<std::cmp::Ordering> {
     let (mut a, mut b) = (parse_version(installed)?, parse_version(fixed)?);
     let len = a.len().max(b.len());
     a.resize(len, 0);

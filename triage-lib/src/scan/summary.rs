@@ -23,8 +23,12 @@ pub struct Summary {
     pub errors: usize,
     /// Files skipped because they are not minidumps.
     pub not_dumps: usize,
-    /// Dumps skipped because `--resume` found them already done.
+    /// Dumps skipped without being opened: already done by an interrupted run (`--resume`),
+    /// or unchanged in a crash database ([`super::Known::unchanged`]).
     pub resumed: usize,
+    /// Dumps read but not triaged: [`super::Known::needs_triage`] found them done, e.g.
+    /// moved or renamed since a crash database stored them.
+    pub moved: usize,
     /// Per rule id: how many dumps show it, by fix status.
     pub known_issues: BTreeMap<String, RuleTally>,
     /// Crashes no rule explains, grouped by bucket, most frequent first (after
