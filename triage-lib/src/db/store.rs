@@ -237,6 +237,9 @@ impl Batch {
 ///         failed.get_or_insert(error);
 ///     }
 /// });
+/// if let Some(error) = failed {
+///     return Err(error.into());
+/// }
 /// store.finish()?;
 /// println!("{} triaged, {} unchanged", summary.dumps, summary.resumed + summary.moved);
 /// # Ok(()) }

@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::html::{bar_chart, escape, STYLE};
+use super::html::{bar_chart, escape, page_start};
 use crate::db::{Count, CrashReport, ImportTotals, QueryResult, Rejudged, Trend};
 use crate::scan::Summary;
 
@@ -82,11 +82,7 @@ fn days_text(days: &[Count]) -> String {
 /// The report as one self-contained HTML page: tables and inline-SVG charts, nothing
 /// loaded from anywhere.
 pub fn crash_report_html(report: &CrashReport) -> String {
-    let mut out = String::new();
-    let _ = write!(
-        out,
-        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>triage crash database</title><style>{STYLE}</style></head><body>"
-    );
+    let mut out = page_start("triage crash database");
     let since = report.since.as_ref().map_or(String::new(), |day| {
         format!(" first seen since {}", escape(day))
     });

@@ -7,7 +7,7 @@ use super::{frame_symbol, ModuleStyle};
 use crate::model::Report;
 use crate::scan::Summary;
 
-pub(super) const STYLE: &str = "body{font:14px system-ui,sans-serif;margin:2em;color:#222}\
+const STYLE: &str = "body{font:14px system-ui,sans-serif;margin:2em;color:#222}\
 table{border-collapse:collapse;margin:1em 0;max-width:100%}td.path{word-break:break-all;max-width:40em}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}\
 th{background:#f0f0f0}.error{color:#b00}.known{color:#060;font-weight:bold}code,pre{font:12px ui-monospace,monospace}\
 section{border-top:1px solid #ddd;margin-top:1em;padding-top:.5em}\
@@ -17,11 +17,7 @@ section{border-top:1px solid #ddd;margin-top:1em;padding-top:.5em}\
 pub fn html(summary: &Summary, reports: &[Report]) -> String {
     let mut sorted: Vec<&Report> = reports.iter().collect();
     sorted.sort_by(|a, b| a.path.cmp(&b.path));
-    let mut out = String::new();
-    let _ = write!(
-        out,
-        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>triage scan</title><style>{STYLE}</style></head><body>"
-    );
+    let mut out = page_start("triage scan");
     let _ = write!(
         out,
         "<h1>Crash triage</h1><p>{} dumps: {} ok, {} partial, {} unreadable; {} other files skipped.</p>",
@@ -99,6 +95,14 @@ pub fn html(summary: &Summary, reports: &[Report]) -> String {
     }
     out.push_str("</body></html>\n");
     out
+}
+
+/// The page up to its `<body>`: the title and the one style sheet, inline.
+pub(super) fn page_start(title: &str) -> String {
+    format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head><body>",
+        escape(title)
+    )
 }
 
 fn status_text(report: &Report) -> String {
