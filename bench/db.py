@@ -55,22 +55,28 @@ def replicate(source, target, copies, with_reports):
     if not with_reports:
         conn.execute("DELETE FROM reports")
         conn.execute("DELETE FROM frames")
-    tables = [("modules", "name, key, version, debug_id"),
-              ("findings", "rule, confidence, fix_status, thread, fixed_module, fixed_version")]
+    # (table, columns copied as they are, whether it has first_day, moved back k days).
+    tables = [("modules", "name, key, version, debug_id", True),
+              ("findings", "rule, confidence, fix_status, thread, fixed_module, fixed_version,"
+                           " installed_version", True)]
     if with_reports:
-        tables += [("reports", "json"), ("frames", "thread, crashed, idx, module, function, offset")]
+        tables += [("reports", "json", False),
+                   ("frames", "thread, crashed, idx, module, function, offset", False)]
     for k in range(1, copies):
         offset = k * top
         conn.execute(
-            "INSERT INTO dumps (id, path, size, mtime, hash, engine, first_seen, last_seen, status,"
-            " error_kind, crash_code, class, signature, bucket, known, top_module, rule_set)"
+            "INSERT INTO dumps (id, path, size, mtime, hash, engine, first_seen, first_day,"
+            " last_seen, status, error_kind, crash_code, class, signature, bucket, known,"
+            " unknown_key, top_module, top_version, rule_set)"
             " SELECT id + ?1, path || '#' || ?2, size, mtime, NULL, engine,"
-            " first_seen - ?2 * 86400, last_seen, status, error_kind, crash_code, class,"
-            " signature, bucket, known, top_module, rule_set FROM dumps WHERE id <= ?3",
+            " first_seen - ?2 * 86400, first_day - ?2, last_seen, status, error_kind, crash_code,"
+            " class, signature, bucket, known, unknown_key, top_module, top_version, rule_set"
+            " FROM dumps WHERE id <= ?3",
             (offset, k, top))
-        for table, columns in tables:
-            conn.execute(f"INSERT INTO {table} (dump, {columns}) SELECT dump + ?1, {columns}"
-                         f" FROM {table} WHERE dump <= ?2", (offset, top))
+        for table, columns, seen in tables:
+            into, select = (", first_day", ", first_day - ?3") if seen else ("", "")
+            conn.execute(f"INSERT INTO {table} (dump, {columns}{into}) SELECT dump + ?1, {columns}"
+                         f"{select} FROM {table} WHERE dump <= ?2", (offset, top, k)[:3 if seen else 2])
         conn.commit()
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     (rows,) = conn.execute("SELECT count(*) FROM dumps").fetchone()

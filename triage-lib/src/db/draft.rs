@@ -14,8 +14,7 @@ use crate::rules::{to_toml, Located, Rule, ThreadScope};
 const MAX_FRAMES: usize = 12;
 
 /// The unexplained crashes of one bucket.
-const IN_BUCKET: &str =
-    "d.known = 0 AND d.status != 'error' AND coalesce(d.signature, d.bucket) = ?1";
+const IN_BUCKET: &str = "d.unknown_key = ?1";
 
 /// A drafted rule and what it was drawn from.
 #[derive(Debug, Clone, PartialEq)]

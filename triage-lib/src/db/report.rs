@@ -12,8 +12,6 @@ use rusqlite::{params, Connection};
 use super::{Database, DbError};
 use crate::rules::compare_versions;
 
-const DAY: i64 = 86_400;
-
 /// What [`crash_report`] covers.
 #[derive(Debug, Clone)]
 pub struct ReportOptions {
@@ -50,7 +48,7 @@ pub struct Trend {
     pub dumps: u64,
     /// Day the first of them was first seen.
     pub first_seen: String,
-    /// Day the last of them was last seen.
+    /// Day the newest of them was first seen: when this crash last came in.
     pub last_seen: String,
     /// Dumps by day first seen, oldest first; days without any are left out.
     pub per_day: Vec<Count>,
@@ -156,19 +154,18 @@ fn build(
     since: Option<i64>,
     options: &ReportOptions,
 ) -> rusqlite::Result<CrashReport> {
-    let from = since.map_or(i64::MIN, |day| day * DAY);
+    let from = since.unwrap_or(i64::MIN);
     let mut versions = Versions::new(conn, from);
     let per_day = query_counts(
         conn,
-        "SELECT first_seen / 86400, count(*) FROM dumps WHERE first_seen >= ?1 GROUP BY 1",
+        "SELECT first_day, count(*) FROM dumps WHERE first_day >= ?1 GROUP BY 1",
         params![from],
         |day: i64| day_text(day),
     )?;
     let mut known_issues = trends(
         conn,
-        "SELECT f.rule, d.first_seen / 86400, count(*), min(d.first_seen), max(d.last_seen), \
-         max(f.fixed_module), max(f.fixed_version) FROM findings f JOIN dumps d ON d.id = f.dump \
-         WHERE d.first_seen >= ?1 GROUP BY 1, 2",
+        "SELECT rule, first_day, count(*), max(fixed_module), max(fixed_version) \
+         FROM findings WHERE first_day >= ?1 GROUP BY 1, 2",
         from,
     )?;
     for (trend, fixed) in &mut known_issues {
@@ -177,18 +174,17 @@ fn build(
                 Some(module.clone()),
                 query_counts(
                     conn,
-                    "SELECT m.version, count(*) FROM findings f JOIN dumps d ON d.id = f.dump \
-                     JOIN modules m ON m.dump = f.dump AND m.key = f.fixed_module \
-                     WHERE f.rule = ?1 AND d.first_seen >= ?2 GROUP BY 1",
+                    "SELECT installed_version, count(*) FROM findings \
+                     WHERE rule = ?1 AND first_day >= ?2 GROUP BY 1",
                     params![trend.key, from],
                     version_text,
                 )?,
             ),
             None => top_module_versions(
                 conn,
-                "FROM findings f JOIN dumps d ON d.id = f.dump \
-                 JOIN modules m ON m.dump = d.id AND m.key = d.top_module \
-                 WHERE f.rule = ?1 AND d.first_seen >= ?2",
+                "SELECT d.top_module, d.top_version, count(*) FROM findings f \
+                 JOIN dumps d ON d.id = f.dump WHERE f.rule = ?1 AND f.first_day >= ?2 \
+                 AND d.top_module IS NOT NULL GROUP BY 1, 2",
                 &trend.key,
                 from,
             )?,
@@ -201,10 +197,8 @@ fn build(
     }
     let mut buckets = trends(
         conn,
-        "SELECT coalesce(signature, bucket), first_seen / 86400, count(*), min(first_seen), \
-         max(last_seen), NULL, NULL FROM dumps \
-         WHERE known = 0 AND status != 'error' AND coalesce(signature, bucket) IS NOT NULL \
-         AND first_seen >= ?1 GROUP BY 1, 2",
+        "SELECT unknown_key, first_day, count(*), NULL, NULL FROM dumps \
+         WHERE unknown_key IS NOT NULL AND first_day >= ?1 GROUP BY 1, 2",
         from,
     )?;
     buckets.truncate(options.top);
@@ -230,9 +224,8 @@ fn bucket_versions(
 ) -> rusqlite::Result<(Option<String>, Vec<Count>, Option<Evidence>)> {
     let (module, counts) = top_module_versions(
         conn,
-        "FROM dumps d JOIN modules m ON m.dump = d.id AND m.key = d.top_module \
-         WHERE d.known = 0 AND d.status != 'error' AND coalesce(d.signature, d.bucket) = ?1 \
-         AND d.first_seen >= ?2",
+        "SELECT top_module, top_version, count(*) FROM dumps \
+         WHERE unknown_key = ?1 AND first_day >= ?2 AND top_module IS NOT NULL GROUP BY 1, 2",
         key,
         versions.from,
     )?;
@@ -256,8 +249,7 @@ pub(super) fn bucket_evidence(
 type Fixed = Option<(String, String)>;
 
 /// `(trend, fixed_in module and version)` per key of `sql`, which selects key, day, count,
-/// first seen, last seen, fixed module and fixed version grouped by key and day; most
-/// dumps first, ties by key.
+/// fixed module and fixed version grouped by key and day; most dumps first, ties by key.
 fn trends(conn: &Connection, sql: &str, from: i64) -> rusqlite::Result<Vec<(Trend, Fixed)>> {
     struct Acc {
         dumps: u64,
@@ -271,9 +263,8 @@ fn trends(conn: &Connection, sql: &str, from: i64) -> rusqlite::Result<Vec<(Tren
     let mut rows = select.query([from])?;
     while let Some(row) = rows.next()? {
         let key: String = row.get(0)?;
-        let (day, dumps, first, last): (i64, i64, i64, i64) =
-            (row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?);
-        let fixed: Fixed = match (row.get(5)?, row.get(6)?) {
+        let (day, dumps): (i64, i64) = (row.get(1)?, row.get(2)?);
+        let fixed: Fixed = match (row.get(3)?, row.get(4)?) {
             (Some(module), Some(version)) => Some((module, version)),
             _ => None,
         };
@@ -285,8 +276,8 @@ fn trends(conn: &Connection, sql: &str, from: i64) -> rusqlite::Result<Vec<(Tren
             fixed: None,
         });
         acc.dumps += dumps as u64;
-        acc.first = acc.first.min(first);
-        acc.last = acc.last.max(last);
+        acc.first = acc.first.min(day);
+        acc.last = acc.last.max(day);
         acc.per_day.push(Count {
             label: day_text(day),
             dumps: dumps as u64,
@@ -302,8 +293,8 @@ fn trends(conn: &Connection, sql: &str, from: i64) -> rusqlite::Result<Vec<(Tren
             let trend = Trend {
                 key,
                 dumps: acc.dumps,
-                first_seen: day_text(acc.first.div_euclid(DAY)),
-                last_seen: day_text(acc.last.div_euclid(DAY)),
+                first_seen: day_text(acc.first),
+                last_seen: day_text(acc.last),
                 per_day: acc.per_day,
                 module: None,
                 versions: Vec::new(),
@@ -320,17 +311,16 @@ fn trends(conn: &Connection, sql: &str, from: i64) -> rusqlite::Result<Vec<(Tren
     Ok(trends)
 }
 
-/// The most common top-frame module of the dumps `from_where` selects (with `?1` the key
-/// and `?2` the first day), and the dumps by its version.
+/// The most common top-frame module of the dumps `sql` counts by module and version (with
+/// `?1` the key and `?2` the first day), and the dumps by its version.
 fn top_module_versions(
     conn: &Connection,
-    from_where: &str,
+    sql: &str,
     key: &str,
     from: i64,
 ) -> rusqlite::Result<(Option<String>, Vec<Count>)> {
-    let sql = format!("SELECT m.key, m.version, count(*) {from_where} GROUP BY 1, 2");
     let mut by_module: BTreeMap<String, Vec<Count>> = BTreeMap::new();
-    let mut select = conn.prepare_cached(&sql)?;
+    let mut select = conn.prepare_cached(sql)?;
     let mut rows = select.query(params![key, from])?;
     while let Some(row) = rows.next()? {
         let module: String = row.get(0)?;
@@ -368,22 +358,13 @@ impl<'a> Versions<'a> {
 
     fn of(&mut self, module: &str) -> rusqlite::Result<&[Count]> {
         if !self.cache.contains_key(module) {
-            let counts = if self.from == i64::MIN {
-                query_counts(
-                    self.conn,
-                    "SELECT version, count(*) FROM modules WHERE key = ?1 GROUP BY 1",
-                    params![module],
-                    version_text,
-                )?
-            } else {
-                query_counts(
-                    self.conn,
-                    "SELECT m.version, count(*) FROM modules m JOIN dumps d ON d.id = m.dump \
-                     WHERE m.key = ?1 AND d.first_seen >= ?2 GROUP BY 1",
-                    params![module, self.from],
-                    version_text,
-                )?
-            };
+            let counts = query_counts(
+                self.conn,
+                "SELECT version, count(*) FROM modules WHERE key = ?1 AND first_day >= ?2 \
+                 GROUP BY 1",
+                params![module, self.from],
+                version_text,
+            )?;
             self.cache.insert(module.to_string(), counts);
         }
         Ok(&self.cache[module])

@@ -23,6 +23,7 @@ CREATE TABLE dumps (
     hash TEXT,
     engine TEXT NOT NULL,
     first_seen INTEGER NOT NULL,
+    first_day INTEGER NOT NULL,
     last_seen INTEGER NOT NULL,
     status TEXT NOT NULL,
     error_kind TEXT,
@@ -31,13 +32,15 @@ CREATE TABLE dumps (
     signature TEXT,
     bucket TEXT,
     known INTEGER NOT NULL,
+    unknown_key TEXT,
     top_module TEXT,
+    top_version TEXT,
     rule_set INTEGER REFERENCES rule_sets(id)
 );
 CREATE INDEX dumps_hash ON dumps(hash);
-CREATE INDEX dumps_first_seen ON dumps(first_seen);
-CREATE INDEX dumps_unknown ON dumps(coalesce(signature, bucket), first_seen)
-    WHERE known = 0 AND status != 'error';
+CREATE INDEX dumps_first_day ON dumps(first_day);
+CREATE INDEX dumps_unknown ON dumps(unknown_key, first_day, top_module, top_version)
+    WHERE unknown_key IS NOT NULL;
 CREATE TABLE reports (
     dump INTEGER PRIMARY KEY REFERENCES dumps(id) ON DELETE CASCADE,
     json TEXT NOT NULL
@@ -47,10 +50,11 @@ CREATE TABLE modules (
     name TEXT NOT NULL,
     key TEXT NOT NULL,
     version TEXT,
-    debug_id TEXT
+    debug_id TEXT,
+    first_day INTEGER NOT NULL
 );
-CREATE INDEX modules_dump ON modules(dump, key);
-CREATE INDEX modules_key ON modules(key, version);
+CREATE INDEX modules_dump ON modules(dump);
+CREATE INDEX modules_key ON modules(key, version, first_day);
 CREATE TABLE findings (
     dump INTEGER NOT NULL REFERENCES dumps(id) ON DELETE CASCADE,
     rule TEXT NOT NULL,
@@ -58,10 +62,13 @@ CREATE TABLE findings (
     fix_status TEXT NOT NULL,
     thread INTEGER NOT NULL,
     fixed_module TEXT,
-    fixed_version TEXT
+    fixed_version TEXT,
+    installed_version TEXT,
+    first_day INTEGER NOT NULL
 );
 CREATE INDEX findings_dump ON findings(dump);
-CREATE INDEX findings_rule ON findings(rule);
+CREATE INDEX findings_rule
+    ON findings(rule, first_day, installed_version, fixed_module, fixed_version);
 CREATE TABLE frames (
     dump INTEGER NOT NULL REFERENCES dumps(id) ON DELETE CASCADE,
     thread INTEGER NOT NULL,

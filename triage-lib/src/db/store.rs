@@ -12,8 +12,8 @@ use super::stamp::{content_hash, Stamp};
 use super::{engine_version, now, Database, DbError};
 use crate::model::{ErrorKind, Report, Status};
 use crate::module_name;
-use crate::rules::RuleSet;
-use crate::scan::Known;
+use crate::rules::{installed_version, RuleSet};
+use crate::scan::{unknown_bucket, Known};
 
 /// Rows written per transaction, at most.
 const BATCH_ROWS: usize = 256;
@@ -54,8 +54,8 @@ pub(super) fn upsert(conn: &Connection, row: &Row) -> rusqlite::Result<i64> {
         }
         None => {
             conn.prepare_cached(
-                "INSERT INTO dumps (path, size, mtime, hash, engine, first_seen, last_seen, \
-                 status, known) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, '', 0)",
+                "INSERT INTO dumps (path, size, mtime, hash, engine, first_seen, first_day, \
+                 last_seen, status, known) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6 / 86400, ?6, '', 0)",
             )?
             .execute(params![
                 report.path,
@@ -69,7 +69,8 @@ pub(super) fn upsert(conn: &Connection, row: &Row) -> rusqlite::Result<i64> {
         }
     };
     let mut insert = conn.prepare_cached(
-        "INSERT INTO modules (dump, name, key, version, debug_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO modules (dump, name, key, version, debug_id, first_day) \
+         VALUES (?1, ?2, ?3, ?4, ?5, (SELECT first_day FROM dumps WHERE id = ?1))",
     )?;
     for module in &report.modules {
         insert.execute(params![
@@ -113,22 +114,27 @@ pub(super) fn write_verdict(
         .execute([id])?;
     let mut insert = conn.prepare_cached(
         "INSERT INTO findings (dump, rule, confidence, fix_status, thread, fixed_module, \
-         fixed_version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+         fixed_version, installed_version, first_day) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, \
+         (SELECT first_day FROM dumps WHERE id = ?1))",
     )?;
     for finding in &report.findings {
+        let fixed = finding.fixed_in.as_ref();
         insert.execute(params![
             id,
             finding.rule,
             finding.confidence.as_str(),
             finding.fix_installed.as_str(),
             finding.thread_id,
-            finding.fixed_in.as_ref().map(|f| module_key(&f.module)),
-            finding.fixed_in.as_ref().map(|f| f.version.clone())
+            fixed.map(|f| module_key(&f.module)),
+            fixed.map(|f| f.version.clone()),
+            fixed.and_then(|f| installed_version(report, &f.module))
         ])?;
     }
+    let top_module = report.blame.as_ref().and_then(|b| b.module.as_deref());
     conn.prepare_cached(
         "UPDATE dumps SET status = ?2, error_kind = ?3, crash_code = ?4, class = ?5, \
-         signature = ?6, bucket = ?7, known = ?8, top_module = ?9, rule_set = ?10 WHERE id = ?1",
+         signature = ?6, bucket = ?7, known = ?8, top_module = ?9, top_version = ?10, \
+         rule_set = ?11, unknown_key = ?12 WHERE id = ?1",
     )?
     .execute(params![
         id,
@@ -139,12 +145,10 @@ pub(super) fn write_verdict(
         report.signature,
         report.bucket,
         report.findings.len() as i64,
-        report
-            .blame
-            .as_ref()
-            .and_then(|b| b.module.as_deref())
-            .map(module_key),
-        rule_set
+        top_module.map(module_key),
+        top_module.and_then(|module| installed_version(report, module)),
+        rule_set,
+        unknown_bucket(report)
     ])?;
     let json = serde_json::to_string(report).expect("the report model always serializes");
     conn.prepare_cached("INSERT OR REPLACE INTO reports (dump, json) VALUES (?1, ?2)")?
@@ -445,4 +449,76 @@ impl Known for StoredDumps {
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database holding one report of the dump at `path`, stamped and hashed.
+    fn stored(dir: &Path, path: &Path) -> Database {
+        let db = Database::open(&dir.join("crashes.db")).unwrap();
+        let report = Report {
+            path: path.display().to_string(),
+            ..Report::default()
+        };
+        let row = Row {
+            report: &report,
+            stamp: Stamp::of(path),
+            hash: content_hash(path).ok(),
+            engine: &engine_version(),
+            seen: 1,
+            rule_set: None,
+        };
+        upsert(&db.conn, &row).unwrap();
+        db
+    }
+
+    #[test]
+    fn a_stored_dump_is_unchanged_moved_or_copied_by_stamp_and_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b, c) = (
+            dir.path().join("a.dmp"),
+            dir.path().join("b.dmp"),
+            dir.path().join("c.dmp"),
+        );
+        std::fs::write(&a, b"MDMP first").unwrap();
+        let db = stored(dir.path(), &a);
+        let known = StoredDumps::load(&db.conn, &engine_version()).unwrap();
+        assert!(known.unchanged(&a));
+        assert!(!known.unchanged(&b), "never stored");
+
+        // A copy while the original is still there: seen again, not triaged, not moved.
+        std::fs::copy(&a, &c).unwrap();
+        assert!(!known.needs_triage(&c));
+        assert!(lock(&known.moved).is_empty());
+        // The original renamed: moved, and written so.
+        std::fs::rename(&a, &b).unwrap();
+        assert!(!known.needs_triage(&b));
+        assert_eq!(lock(&known.moved).len(), 1);
+        known.write_sightings(&db.conn, 2).unwrap();
+        let (path, last_seen): (String, i64) = db
+            .conn
+            .query_row("SELECT path, last_seen FROM dumps", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((path, last_seen), (b.display().to_string(), 2));
+        // New content: triaged, with its stamp and hash kept for its row.
+        std::fs::write(&c, b"MDMP second").unwrap();
+        assert!(known.needs_triage(&c));
+        let (stamp, hash) = known.take_hashed(&c.display().to_string()).unwrap();
+        assert_eq!((stamp.size, hash), (11, content_hash(&c).unwrap()));
+    }
+
+    #[test]
+    fn another_engine_version_knows_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.dmp");
+        std::fs::write(&a, b"MDMP first").unwrap();
+        let db = stored(dir.path(), &a);
+        let known = StoredDumps::load(&db.conn, "triage 0.0.0 (report schema 1)").unwrap();
+        assert!(!known.unchanged(&a));
+        assert!(known.needs_triage(&a));
+    }
 }

@@ -105,7 +105,7 @@ fn unnamed_is_evidence(report: &Report, frame: &Frame) -> bool {
 }
 
 /// The loaded version of `module` (matched by file name, with or without extension).
-fn installed_version(report: &Report, module: &str) -> Option<String> {
+pub(crate) fn installed_version(report: &Report, module: &str) -> Option<String> {
     report
         .modules
         .iter()

@@ -24,6 +24,7 @@ use rayon::prelude::*;
 pub use discover::{discover, Discovery, DumpFile};
 pub use known::Known;
 pub use shard::{Shard, SHARD_INDEX_VARIABLES};
+pub(crate) use summary::unknown_bucket;
 pub use summary::{Bucket, RuleTally, Summary};
 pub use workers::WorkerCommand;
 
