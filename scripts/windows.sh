@@ -165,6 +165,22 @@ text = re.sub(r"  <b>&lt;- [^<]*</b>", "", text)
 print(html.unescape(text).rstrip("\n"))'
 }
 
+# The crash database (SQLite, compiled in with MinGW): a scan stores the dump, a re-scan
+# leaves it unchanged, and the stored finding says the fix is not installed.
+crash_database_scans_and_reports() {
+  local dir=$TARGET_DIR/crash-db first again found
+  rm -rf "$dir" && mkdir -p "$dir/share" && cp corpus/examples/q269588.dmp "$dir/share/" || return 1
+  first=$(wine "$OUT/triage.exe" scan "$dir/share" --symbols corpus/examples/symbols \
+    --db "$dir/crashes.db" --isolate thread) || return 1
+  again=$(wine "$OUT/triage.exe" scan "$dir/share" --symbols corpus/examples/symbols \
+    --db "$dir/crashes.db" --isolate thread) || return 1
+  found=$(wine "$OUT/triage.exe" db query "$dir/crashes.db" --format csv \
+    "SELECT rule, fix_status, installed_version FROM findings") || return 1
+  grep -q '^1 triaged, 0 unchanged (0 moved)' <<< "$first" &&
+    grep -q '^0 triaged, 1 unchanged (0 moved)' <<< "$again" &&
+    grep -q '^Q269588,not_installed,5.5.2652.57' <<< "$found"
+}
+
 extension_without_dump_fails_cleanly() {
   local out
   ! out=$(host triage "" "") && grep -q 'no dump file is open' <<< "$out"
@@ -231,6 +247,7 @@ run_tests() {
   check "triage.exe = Linux: minidump2.dmp" same_json "$SHARED/breakpad/src/processor/testdata/minidump2.dmp" \
     --symbols "$SHARED/breakpad/src/processor/testdata/symbols"
   check "triage.exe = Linux: mini.dmp" same_json "$SHARED/symbolic/symbolic-testutils/fixtures/windows/mini.dmp"
+  check "triage.exe scan --db, re-scan, db query" crash_database_scans_and_reports
   check "!triage finds Q269588" extension_finds_q269588
   check "!triage finds nothing in minidump2.dmp" extension_finds_nothing_in_corpus_dump
   check "!triage -json = triage.exe JSON" extension_json_is_the_cli_json

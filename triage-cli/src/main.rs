@@ -9,6 +9,7 @@ use triage::model::{Report, Status};
 use triage::rules::{import_article, read_rule_file};
 use triage::{print, Triage, TriageBuilder};
 
+mod db;
 mod scan;
 mod symbols;
 
@@ -53,6 +54,11 @@ enum Command {
         walking: Walking,
         #[command(flatten)]
         judging: Judging,
+    },
+    /// Query a crash database (`triage scan --db FILE`): report, rejudge, import, SQL.
+    Db {
+        #[command(subcommand)]
+        action: db::DbAction,
     },
     /// Print the JSON Schema of the report (`dump`/`stacks --format json`, scan JSONL lines).
     Schema,
@@ -161,6 +167,16 @@ enum RulesAction {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Draft a rule from a bucket of a crash database: the frames its crashes share and
+    /// the version evidence, printed as TOML to review and save.
+    Draft {
+        /// The database (`triage scan --db FILE`).
+        #[arg(long, value_name = "FILE")]
+        db: PathBuf,
+        /// The bucket: its signature, or its bucket id, as `triage db report` lists it.
+        #[arg(long, value_name = "SIGNATURE")]
+        bucket: String,
+    },
     /// Check rule files; errors are printed as FILE:LINE: message and exit with 1.
     ///
     /// Rules too generic to trust (fewer than three frames, or frames only in system
@@ -220,6 +236,7 @@ fn run(command: Command) -> Result<ExitCode, Fatal> {
             walking,
             judging,
         } => scan::run(scan, dump_engine(walking, &judging)?),
+        Command::Db { action } => db::run(action),
         Command::Schema => {
             let schema = serde_json::to_string_pretty(&triage::model::report_schema())
                 .map_err(|e| Fatal(e.to_string()))?;
@@ -416,6 +433,7 @@ fn rules_command(action: RulesAction) -> Result<ExitCode, Fatal> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        RulesAction::Draft { db, bucket } => db::draft(&db, &bucket),
         RulesAction::Check { files } => {
             let mut failed = false;
             for file in &files {

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
+use triage::db::ScanStore;
 use triage::model::Report;
 use triage::scan::{
     completed_paths, scan, workers, FrameDetail, Isolation, ScanOptions, ScanProgress, Shard,
@@ -39,15 +40,20 @@ pub struct ScanArgs {
     /// Skip dumps already in the --output JSON Lines file and append the rest.
     #[arg(long, requires = "output")]
     resume: bool,
+    /// Also store every report in this crash database (SQLite, created if missing). Dumps
+    /// it holds unchanged, or moved (same content), are not triaged again.
+    #[arg(long, value_name = "FILE", conflicts_with = "resume")]
+    db: Option<PathBuf>,
     /// Only shard I of N (0-based), by a hash of each dump's path relative to its root.
     #[arg(long, value_name = "I/N")]
     shard: Option<Shard>,
     /// Seconds allowed per dump before it becomes a `timeout` error row.
     #[arg(long, default_value_t = triage::scan::DEFAULT_TIMEOUT.as_secs_f64())]
     timeout: f64,
-    /// Frames kept in each JSON line.
-    #[arg(long, value_enum, default_value_t = Frames::Crashing)]
-    frames: Frames,
+    /// Frames kept in each JSON line and in the --db database.
+    /// [default: crashing; all with --db, so that `db rejudge` sees every thread]
+    #[arg(long, value_enum)]
+    frames: Option<Frames>,
     /// Where each dump is triaged: in worker processes (a dump that aborts, overflows its
     /// stack or runs out of memory loses only itself, and one past --timeout is killed) or
     /// on threads of this process.
@@ -104,7 +110,7 @@ pub fn run(args: ScanArgs, engine: Triage) -> Result<ExitCode, Fatal> {
             missing.display()
         )));
     }
-    for output in args.output.iter().chain(&args.html) {
+    for output in args.output.iter().chain(&args.html).chain(&args.db) {
         refuse_inside_scanned_tree(output, &args.paths)?;
     }
     if args.resume && args.format != ScanFormat::Jsonl {
@@ -118,7 +124,11 @@ pub fn run(args: ScanArgs, engine: Triage) -> Result<ExitCode, Fatal> {
             ))
         })?,
         shard: args.shard,
-        frames: match args.frames {
+        frames: match args.frames.unwrap_or(if args.db.is_some() {
+            Frames::All
+        } else {
+            Frames::Crashing
+        }) {
             Frames::None => FrameDetail::None,
             Frames::Crashing => FrameDetail::Crashing,
             Frames::All => FrameDetail::All,
@@ -141,10 +151,19 @@ pub fn run(args: ScanArgs, engine: Triage) -> Result<ExitCode, Fatal> {
     } else if args.max_memory.is_some() {
         return Err(Fatal("--max-memory needs --isolate process".into()));
     }
+    let mut store = match &args.db {
+        Some(path) => {
+            let store =
+                ScanStore::begin(crate::db::open(path)?, &engine).map_err(crate::db::fatal)?;
+            options.known = store.known();
+            Some(store)
+        }
+        None => None,
+    };
     let out: Box<dyn Write> = match &args.output {
         Some(path) if args.resume => {
             let (file, done) = open_for_resume(path)?;
-            options.done = done;
+            options.known = Arc::new(done);
             Box::new(file)
         }
         Some(path) => Box::new(File::create(path).map_err(|e| unwritable(path, e))?),
@@ -166,7 +185,10 @@ pub fn run(args: ScanArgs, engine: Triage) -> Result<ExitCode, Fatal> {
         |event| progress(bar.as_ref(), event, &mut known),
         |report| {
             if let Err(error) = sink.write(report) {
-                write_error.get_or_insert(error);
+                write_error.get_or_insert(error.to_string());
+            }
+            if let Some(Err(error)) = store.as_mut().map(|store| store.store(report)) {
+                write_error.get_or_insert(error.to_string());
             }
             if args.html.is_some() {
                 kept_for_html.push(report.clone());
@@ -177,10 +199,16 @@ pub fn run(args: ScanArgs, engine: Triage) -> Result<ExitCode, Fatal> {
         bar.finish_and_clear();
     }
     if let Some(error) = write_error {
-        return Err(cannot_write(error));
+        return Err(Fatal(format!("cannot write the output: {error}")));
     }
+    let stored = store
+        .map(|store| store.finish().map_err(crate::db::fatal))
+        .transpose()?;
     let mut out = sink.into_inner().map_err(cannot_write)?;
-    let text = print::summary_text(&summary);
+    let mut text = print::summary_text(&summary);
+    if stored.is_some() {
+        text = format!("{}\n{text}", print::scan_db_line(&summary));
+    }
     if args.format == ScanFormat::Summary {
         out.write_all(text.as_bytes()).map_err(cannot_write)?;
     } else if std::io::stderr().is_terminal() {
@@ -330,6 +358,7 @@ fn progress(bar: Option<&ProgressBar>, event: ScanProgress, known: &mut u64) {
             bar.set_message(known.to_string());
             bar.inc(1);
         }
+        ScanProgress::Unchanged => bar.inc(1),
     }
 }
 

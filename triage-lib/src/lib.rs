@@ -26,6 +26,8 @@
 
 pub mod classify;
 mod data_file;
+#[cfg(feature = "db")]
+pub mod db;
 mod dump;
 pub mod error;
 mod exploit;

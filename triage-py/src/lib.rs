@@ -74,7 +74,8 @@ impl Engine {
 fn discover(py: Python<'_>, paths: Vec<PathBuf>) -> Vec<String> {
     py.detach(|| {
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let found = triage::scan::discover(&paths, threads);
+        let nothing_known = std::collections::HashSet::<String>::new();
+        let found = triage::scan::discover(&paths, threads, &nothing_known);
         let mut all: Vec<String> = found
             .dumps
             .into_iter()

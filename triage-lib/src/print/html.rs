@@ -17,11 +17,7 @@ section{border-top:1px solid #ddd;margin-top:1em;padding-top:.5em}\
 pub fn html(summary: &Summary, reports: &[Report]) -> String {
     let mut sorted: Vec<&Report> = reports.iter().collect();
     sorted.sort_by(|a, b| a.path.cmp(&b.path));
-    let mut out = String::new();
-    let _ = write!(
-        out,
-        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>triage scan</title><style>{STYLE}</style></head><body>"
-    );
+    let mut out = page_start("triage scan");
     let _ = write!(
         out,
         "<h1>Crash triage</h1><p>{} dumps: {} ok, {} partial, {} unreadable; {} other files skipped.</p>",
@@ -101,6 +97,14 @@ pub fn html(summary: &Summary, reports: &[Report]) -> String {
     out
 }
 
+/// The page up to its `<body>`: the title and the one style sheet, inline.
+pub(super) fn page_start(title: &str) -> String {
+    format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head><body>",
+        escape(title)
+    )
+}
+
 fn status_text(report: &Report) -> String {
     let status = report.status.as_str();
     match &report.error {
@@ -175,7 +179,7 @@ fn details(out: &mut String, n: usize, report: &Report) {
 }
 
 /// Horizontal bars, one per entry, scaled to the largest count.
-fn bar_chart(bars: &[(String, usize)]) -> String {
+pub(super) fn bar_chart(bars: &[(String, usize)]) -> String {
     if bars.is_empty() {
         return "<p>No crashes to chart.</p>".to_string();
     }
@@ -211,14 +215,16 @@ fn bar_chart(bars: &[(String, usize)]) -> String {
     svg
 }
 
-fn shorten(text: &str, max: usize) -> String {
+/// `text` cut to `max` characters, with `…` when cut.
+pub(crate) fn shorten(text: &str, max: usize) -> String {
     match text.char_indices().nth(max) {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text.to_string(),
     }
 }
 
-fn escape(text: &str) -> String {
+/// `text` safe inside HTML elements and attribute values.
+pub(super) fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

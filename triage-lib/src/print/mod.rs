@@ -1,12 +1,20 @@
 //! Printers over the model. Each takes a [`Report`] and returns the text to show, so the
 //! CLI and embedding programs print exactly the same thing.
 
+#[cfg(feature = "db")]
+mod db;
 mod html;
 mod kb;
 mod scan;
 mod text;
 
+#[cfg(feature = "db")]
+pub use db::{
+    crash_report_html, crash_report_text, import_text, query_csv, query_table, rejudged_text,
+    scan_db_line,
+};
 pub use html::html;
+pub(crate) use html::shorten;
 pub use kb::kb;
 pub use scan::{csv_record, summary_text, CsvWriter, CSV_HEADER};
 pub use text::{

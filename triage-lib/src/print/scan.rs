@@ -101,7 +101,7 @@ pub fn summary_text(summary: &Summary) -> String {
         summary.not_dumps,
         match summary.resumed {
             0 => String::new(),
-            n => format!("; {n} already done (resumed)"),
+            n => format!("; {n} already done"),
         }
     );
     out.push_str("\nknown issues:\n");

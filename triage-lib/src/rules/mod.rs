@@ -20,6 +20,7 @@ pub use crate::data_file::{DataFileError, Diagnostic, Located};
 
 pub use kb_import::{import_article, import_kb, KbImportError};
 pub use lint::{is_system_module, MIN_SPECIFIC_FRAMES, SYSTEM_MODULES};
+pub(crate) use verdict::{compare_versions, installed_version};
 
 /// The built-in rule files, as `(name, TOML)`.
 const BUILTIN: &[(&str, &str)] = &[("q269588.toml", include_str!("../../rules/q269588.toml"))];

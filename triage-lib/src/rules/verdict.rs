@@ -105,7 +105,7 @@ fn unnamed_is_evidence(report: &Report, frame: &Frame) -> bool {
 }
 
 /// The loaded version of `module` (matched by file name, with or without extension).
-fn installed_version(report: &Report, module: &str) -> Option<String> {
+pub(crate) fn installed_version(report: &Report, module: &str) -> Option<String> {
     report
         .modules
         .iter()
@@ -120,7 +120,9 @@ pub(crate) fn parse_version(text: &str) -> Option<Vec<u64>> {
     parts.filter(|p| !p.is_empty())
 }
 
-fn compare_versions(installed: &str, fixed: &str) -> Option<std::cmp::Ordering> {
+/// Orders two dotted versions numerically (`5.5.2652.9` < `5.5.2652.85`; missing parts are
+/// zeros); `None` when either is not numeric.
+pub(crate) fn compare_versions(installed: &str, fixed: &str) -> Option<std::cmp::Ordering> {
     let (mut a, mut b) = (parse_version(installed)?, parse_version(fixed)?);
     let len = a.len().max(b.len());
     a.resize(len, 0);

@@ -7,6 +7,8 @@ use std::sync::Mutex;
 
 use ignore::{WalkBuilder, WalkState};
 
+use super::Known;
+
 /// One dump found under a scan root.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct DumpFile {
@@ -28,15 +30,25 @@ pub struct Discovery {
     /// Files or directories that could not be read, with the reason; each becomes an
     /// error row so nothing is lost silently.
     pub unreadable: Vec<(DumpFile, String)>,
+    /// Files that `known` said were done and unchanged: neither opened nor listed.
+    pub unchanged: usize,
 }
 
 /// Walks `roots` in parallel. Symlinks are followed, but a link back into its own
-/// ancestry is reported once instead of looping.
-pub fn discover(roots: &[PathBuf], threads: usize) -> Discovery {
+/// ancestry is reported once instead of looping. A file `known` says is unchanged is
+/// counted, not opened.
+pub fn discover(roots: &[PathBuf], threads: usize, known: &dyn Known) -> Discovery {
     let found = Mutex::new(Discovery::default());
+    let record = |path: &Path, root: &Path| {
+        if known.unchanged(path) {
+            lock(&found).unchanged += 1;
+        } else {
+            record(&found, path, root);
+        }
+    };
     for root in roots {
         if root.is_file() {
-            record(&found, root, root.parent().unwrap_or(root));
+            record(root, root.parent().unwrap_or(root));
             continue;
         }
         WalkBuilder::new(root)
@@ -48,7 +60,7 @@ pub fn discover(roots: &[PathBuf], threads: usize) -> Discovery {
                 Box::new(|entry| {
                     match entry {
                         Ok(entry) if entry.file_type().is_some_and(|t| t.is_file()) => {
-                            record(&found, entry.path(), root)
+                            record(entry.path(), root)
                         }
                         Ok(_) => {}
                         Err(error) if is_loop(&error) => lock(&found).not_dumps += 1,

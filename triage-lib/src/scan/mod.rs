@@ -9,6 +9,7 @@
 //! worker process, or once per scan with threads.
 
 mod discover;
+mod known;
 mod shard;
 mod summary;
 pub mod workers;
@@ -21,7 +22,9 @@ use std::time::Duration;
 use rayon::prelude::*;
 
 pub use discover::{discover, Discovery, DumpFile};
+pub use known::Known;
 pub use shard::{Shard, SHARD_INDEX_VARIABLES};
+pub(crate) use summary::unknown_bucket;
 pub use summary::{Bucket, RuleTally, Summary};
 pub use workers::WorkerCommand;
 
@@ -64,8 +67,10 @@ pub struct ScanOptions {
     pub shard: Option<Shard>,
     /// Frames kept per report.
     pub frames: FrameDetail,
-    /// Paths (as reports spell them) already triaged, e.g. by an interrupted run.
-    pub done: HashSet<String>,
+    /// What earlier runs did, so that their dumps are not triaged again: the paths of an
+    /// interrupted run's reports (a `HashSet<String>`, the default being empty), or a crash
+    /// database (`triage::db`).
+    pub known: Arc<dyn Known>,
     /// Threads or worker processes.
     pub isolation: Isolation,
 }
@@ -77,7 +82,7 @@ impl Default for ScanOptions {
             timeout: DEFAULT_TIMEOUT,
             shard: None,
             frames: FrameDetail::default(),
-            done: HashSet::new(),
+            known: Arc::new(HashSet::<String>::new()),
             isolation: Isolation::default(),
         }
     }
@@ -96,6 +101,8 @@ pub enum ScanProgress {
         /// Whether it showed a known issue.
         known_issue: bool,
     },
+    /// One more dump needed no triage after all ([`Known::needs_triage`]).
+    Unchanged,
 }
 
 /// Scans `roots`, handing every report to `sink` on the calling thread as it completes,
@@ -108,7 +115,7 @@ pub fn scan(
     mut progress: impl FnMut(ScanProgress),
     mut sink: impl FnMut(&Report),
 ) -> Summary {
-    let discovery = discover(roots, options.jobs);
+    let discovery = discover(roots, options.jobs, &*options.known);
     let mut summary = Summary::default();
     summary.not_dumps = discovery.not_dumps;
     let in_shard = |file: &DumpFile| options.shard.is_none_or(|shard| shard.owns(&file.relative));
@@ -126,13 +133,16 @@ pub fn scan(
         )
         .collect();
     let before = inputs.len();
-    inputs.retain(|input| !options.done.contains(&input.name()));
-    summary.resumed = before - inputs.len();
+    inputs.retain(|input| match input {
+        Input::Unreadable(path, _) => !options.known.unchanged(path),
+        Input::Dump(_) => true,
+    });
+    summary.resumed = discovery.unchanged + before - inputs.len();
     progress(ScanProgress::Found {
         dumps: inputs.len(),
     });
 
-    let (sender, reports) = mpsc::channel::<Report>();
+    let (sender, outcomes) = mpsc::channel::<Outcome>();
     let queue = Mutex::new(inputs.iter());
     std::thread::scope(|scope| {
         match &options.isolation {
@@ -147,16 +157,31 @@ pub fn scan(
                 drop(sender);
             }
         }
-        for report in reports {
-            summary.add(&report);
-            progress(ScanProgress::Triaged {
-                known_issue: !report.findings.is_empty(),
-            });
-            sink(&report);
+        for outcome in outcomes {
+            match outcome {
+                Outcome::Triaged(report) => {
+                    summary.add(&report);
+                    progress(ScanProgress::Triaged {
+                        known_issue: !report.findings.is_empty(),
+                    });
+                    sink(&report);
+                }
+                Outcome::Unchanged => {
+                    summary.moved += 1;
+                    progress(ScanProgress::Unchanged);
+                }
+            }
         }
     });
     summary.finish();
     summary
+}
+
+/// What became of one input.
+enum Outcome {
+    Triaged(Box<Report>),
+    /// [`Known::needs_triage`] said no.
+    Unchanged,
 }
 
 /// Triages every input on a pool of threads.
@@ -164,7 +189,7 @@ fn on_threads(
     triage: &Arc<Triage>,
     inputs: &[Input],
     options: &ScanOptions,
-    sender: mpsc::Sender<Report>,
+    sender: mpsc::Sender<Outcome>,
 ) {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(options.jobs.max(1))
@@ -173,10 +198,15 @@ fn on_threads(
         .expect("a thread pool can be built");
     pool.install(|| {
         inputs.par_iter().for_each_with(sender, |sender, input| {
-            let mut report = input.triage(triage, options.timeout);
-            keep_frames(&mut report, options.frames);
+            let outcome = if input.needs_triage(options) {
+                let mut report = input.triage(triage, options.timeout);
+                keep_frames(&mut report, options.frames);
+                Outcome::Triaged(Box::new(report))
+            } else {
+                Outcome::Unchanged
+            };
             // The receiver lives until every sender is gone.
-            let _ = sender.send(report);
+            let _ = sender.send(outcome);
         });
     });
 }
@@ -187,12 +217,18 @@ fn in_a_worker<'a>(
     command: &WorkerCommand,
     queue: &Mutex<std::slice::Iter<'a, Input>>,
     options: &ScanOptions,
-    sender: &mpsc::Sender<Report>,
+    sender: &mpsc::Sender<Outcome>,
 ) {
     let mut worker: Option<workers::Worker> = None;
     loop {
         let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
         let Some(input) = next else { break };
+        if !input.needs_triage(options) {
+            if sender.send(Outcome::Unchanged).is_err() {
+                break;
+            }
+            continue;
+        }
         let mut report = match input {
             Input::Dump(path) => {
                 if worker.is_none() {
@@ -218,7 +254,7 @@ fn in_a_worker<'a>(
             Input::Unreadable(..) => input.triage_unreadable(),
         };
         keep_frames(&mut report, options.frames);
-        if sender.send(report).is_err() {
+        if sender.send(Outcome::Triaged(Box::new(report))).is_err() {
             break;
         }
     }
@@ -235,6 +271,15 @@ impl Input {
     fn name(&self) -> String {
         match self {
             Input::Dump(path) | Input::Unreadable(path, _) => path.display().to_string(),
+        }
+    }
+
+    /// Whether the scan's [`Known`] wants this input triaged; a file the walk could not read
+    /// always gets its error row.
+    fn needs_triage(&self, options: &ScanOptions) -> bool {
+        match self {
+            Input::Dump(path) => options.known.needs_triage(path),
+            Input::Unreadable(..) => true,
         }
     }
 

@@ -23,8 +23,12 @@ pub struct Summary {
     pub errors: usize,
     /// Files skipped because they are not minidumps.
     pub not_dumps: usize,
-    /// Dumps skipped because `--resume` found them already done.
+    /// Dumps skipped without being opened: already done by an interrupted run (`--resume`),
+    /// or unchanged in a crash database ([`super::Known::unchanged`]).
     pub resumed: usize,
+    /// Dumps read but not triaged: [`super::Known::needs_triage`] found them done, e.g.
+    /// moved or renamed since a crash database stored them.
+    pub moved: usize,
     /// Per rule id: how many dumps show it, by fix status.
     pub known_issues: BTreeMap<String, RuleTally>,
     /// Crashes no rule explains, grouped by bucket, most frequent first (after
@@ -95,10 +99,8 @@ impl Summary {
                 tally.probable += 1;
             }
         }
-        if report.findings.is_empty() && report.status != Status::Error {
-            if let Some(key) = unknown_bucket(report) {
-                *self.bucket_counts.entry(key).or_default() += 1;
-            }
+        if let Some(key) = unknown_bucket(report) {
+            *self.bucket_counts.entry(key.to_string()).or_default() += 1;
         }
     }
 
@@ -123,7 +125,10 @@ fn top_buckets(counts: &BTreeMap<String, usize>) -> Vec<Bucket> {
 }
 
 /// The grouping key of a crash no rule explains: its signature (stable across builds and
-/// addresses), else its bucket id.
-fn unknown_bucket(report: &Report) -> Option<String> {
-    report.signature.clone().or_else(|| report.bucket.clone())
+/// addresses), else its bucket id; `None` for an explained crash or an error row.
+pub(crate) fn unknown_bucket(report: &Report) -> Option<&str> {
+    if !report.findings.is_empty() || report.status == Status::Error {
+        return None;
+    }
+    report.signature.as_deref().or(report.bucket.as_deref())
 }
