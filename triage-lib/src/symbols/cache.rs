@@ -18,8 +18,9 @@
 //! A file's modification time is its last use: opening an index touches it, and the size
 //! cap evicts the least recently used indexes and downloads first. A download's use is its
 //! access time instead (its modification time is part of its index's key): opening the
-//! index of a download marks both. An evicted download is fetched again when needed. Every file is written to a temporary name and
-//! renamed, so runs sharing the directory never see a half-written file.
+//! index of a download marks both. An evicted download is fetched again when needed. Every
+//! file is written to a temporary name and renamed, so runs sharing the directory never
+//! see a half-written file.
 //!
 //! Counting the cache means walking it, so a store does not count it every time: it adds
 //! what it wrote to the total it last counted, and walks the cache (evicting what is over
@@ -56,7 +57,8 @@ pub struct SymbolCache {
     tally: Arc<Mutex<Tally>>,
 }
 
-/// Bytes of indexes as last counted by a walk of the cache, and written since.
+/// Bytes of indexes and downloads as last counted by a walk of the cache, and written since
+/// (downloads are counted when they are indexed).
 #[derive(Debug, Default)]
 struct Tally {
     counted: Option<u64>,
@@ -162,17 +164,23 @@ impl SymbolCache {
         }
     }
 
-    /// Writes an index through `write` and, if the cache may now be over its cap, counts
-    /// it and evicts the least recently used indexes (never the one just written).
+    /// Writes the index of `source` to `path` through `write` and, if the cache may now be
+    /// over its cap, counts it and evicts the least recently used indexes and downloads
+    /// (never the index just written).
     pub(super) fn store(
         &self,
         path: &Path,
+        source: &Path,
         write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
     ) -> std::io::Result<()> {
         // No fsync: an index torn by a power cut fails its checks and is rebuilt, and
         // syncing hundreds of megabytes would double the cost of a cold run.
         write_atomically(path, false, write)?;
-        let written = std::fs::metadata(path).map_or(0, |metadata| metadata.len());
+        let len = |file: &Path| std::fs::metadata(file).map_or(0, |metadata| metadata.len());
+        let mut written = len(path);
+        if source.starts_with(self.downloads_dir()) {
+            written += len(source);
+        }
         let mut tally = self.tally.lock().unwrap_or_else(|e| e.into_inner());
         tally.written_since += written;
         let may_be_over = tally
@@ -447,7 +455,11 @@ mod tests {
             .map(|i| cache.index_path(Path::new(&format!("/s/{i}.sym"))))
             .collect();
         for (age, path) in paths.iter().enumerate() {
-            cache.store(path, |file| file.write_all(&[0; 100])).unwrap();
+            cache
+                .store(path, Path::new("/s/x.sym"), |file| {
+                    file.write_all(&[0; 100])
+                })
+                .unwrap();
             let when = SystemTime::now() - Duration::from_secs(100 - age as u64);
             std::fs::File::options()
                 .append(true)
@@ -504,13 +516,45 @@ mod tests {
     }
 
     #[test]
+    fn a_download_counts_toward_the_next_count_when_it_is_indexed() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = SymbolCache::new(dir.path()).with_max_bytes(80_000);
+        let first = cache.index_path(Path::new("/s/first.sym"));
+        cache
+            .store(&first, Path::new("/s/first.sym"), |file| {
+                file.write_all(&[0; 100])
+            })
+            .unwrap();
+        // Another process wrote an old file, unseen by this one's count.
+        let other = cache.index_path(Path::new("/s/other.sym"));
+        std::fs::create_dir_all(other.parent().unwrap()).unwrap();
+        std::fs::write(&other, vec![0; 75_000]).unwrap();
+        std::fs::File::options()
+            .append(true)
+            .open(&other)
+            .unwrap()
+            .set_modified(SystemTime::now() - Duration::from_secs(100))
+            .unwrap();
+        // A 9,950-byte download and its 100-byte index pass an eighth of the cap written:
+        // the cache is counted again and is over the cap.
+        let download = cache.downloads_dir().join("x.pdb/ID1/x.sym");
+        std::fs::create_dir_all(download.parent().unwrap()).unwrap();
+        std::fs::write(&download, vec![0; 9_950]).unwrap();
+        let index = cache.index_path(&download);
+        cache
+            .store(&index, &download, |file| file.write_all(&[0; 100]))
+            .unwrap();
+        assert!(!other.exists());
+    }
+
+    #[test]
     fn stores_count_the_cache_again_only_near_the_cap_or_after_an_eighth_of_it() {
         let dir = tempfile::tempdir().unwrap();
         let cache = SymbolCache::new(dir.path()).with_max_bytes(8_000);
         let store = |name: &str, len: usize| {
             let path = cache.index_path(Path::new(name));
             cache
-                .store(&path, |file| file.write_all(&vec![0; len]))
+                .store(&path, Path::new(name), |file| file.write_all(&vec![0; len]))
                 .unwrap();
             path
         };

@@ -395,7 +395,9 @@ impl Locator {
             return Ok((index, false));
         }
         let symbols = self.parse(path, identity)?;
-        match cache.store(&entry, |file| SymbolIndex::write(&symbols, stamp, file)) {
+        match cache.store(&entry, path, |file| {
+            SymbolIndex::write(&symbols, stamp, file)
+        }) {
             Ok(()) => match SymbolIndex::open(&entry) {
                 Ok(index) => return Ok((Arc::new(index), true)),
                 // Evicted by another run in the meantime, say: use it from memory.
@@ -441,7 +443,9 @@ impl Locator {
             };
             if fresh_index(cache, &entry, &path, stamp).is_none() {
                 let built = self.parse(&path, Some(&identity)).and_then(|symbols| {
-                    Ok(cache.store(&entry, |file| SymbolIndex::write(&symbols, stamp, file))?)
+                    Ok(cache.store(&entry, &path, |file| {
+                        SymbolIndex::write(&symbols, stamp, file)
+                    })?)
                 });
                 if let Err(error) = built {
                     tracing::debug!("not indexed ahead: {}: {error}", path.display());
